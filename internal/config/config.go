@@ -1,0 +1,329 @@
+// Package config reads Lantern's settings from LANTERN_* environment variables (flags may
+// override them) into one Config struct, validated at start. Every setting lives in the
+// table below, so the README, the docker files and `lantern config` list the same names.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lanternhq/lantern/internal/ratelimit"
+)
+
+// Config is every setting of one Lantern process.
+type Config struct {
+	HTTPAddr  string // address the API listens on
+	PublicURL string // how clients reach the API (printed, used in links)
+
+	DatabaseURL string
+	DBMaxConns  int
+	AutoMigrate bool
+
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalTaskQueue string
+	TemporalTLS       bool
+	TemporalAPIKey    string
+	TemporalUIURL     string
+
+	S3Endpoint  string
+	S3AccessKey string
+	S3SecretKey string
+	S3Bucket    string
+	S3Region    string
+	S3TLS       bool
+
+	KeyEnv       string // the <env> part of ltn_<env>_<random> keys
+	RateLimits   map[ratelimit.Group]int
+	AuthCacheTTL time.Duration
+
+	LogRetentionDays  int
+	RetentionCron     string
+	RetentionTimezone *time.Location
+	IdempotencyTTL    time.Duration
+
+	LogLevel  string
+	LogFormat string
+}
+
+// Setting describes one variable: its name, flag, default and how it lands in Config.
+type Setting struct {
+	Env     string
+	Default string
+	Help    string
+	Secret  bool
+	set     func(c *Config, v string) error
+}
+
+// Flag is the command-line flag that overrides the variable: LANTERN_HTTP_ADDR -> --http-addr.
+func (s Setting) Flag() string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.Env, "LANTERN_")), "_", "-")
+}
+
+// Settings lists every variable Lantern reads, in the order the README documents them.
+var Settings = []Setting{
+	{Env: "LANTERN_HTTP_ADDR", Default: "127.0.0.1:8000", Help: "address the API listens on",
+		set: func(c *Config, v string) error { c.HTTPAddr = v; return hostPort(v) }},
+	{Env: "LANTERN_PUBLIC_URL", Default: "http://localhost:8000", Help: "base URL clients use to reach the API",
+		set: func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return httpURL(v) }},
+	{Env: "LANTERN_DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/lantern?sslmode=disable", Help: "Postgres connection URL", Secret: true,
+		set: func(c *Config, v string) error { c.DatabaseURL = v; return postgresURL(v) }},
+	{Env: "LANTERN_DB_MAX_CONNS", Default: "20", Help: "maximum open Postgres connections per process",
+		set: func(c *Config, v string) (err error) { c.DBMaxConns, err = intIn(v, 1, 1000); return }},
+	{Env: "LANTERN_AUTO_MIGRATE", Default: "false", Help: "apply pending migrations when serve/worker/dev start",
+		set: func(c *Config, v string) (err error) { c.AutoMigrate, err = strconv.ParseBool(v); return }},
+	{Env: "LANTERN_TEMPORAL_ADDRESS", Default: "127.0.0.1:7233", Help: "Temporal frontend host:port",
+		set: func(c *Config, v string) error { c.TemporalAddress = v; return hostPort(v) }},
+	{Env: "LANTERN_TEMPORAL_NAMESPACE", Default: "default", Help: "Temporal namespace",
+		set: func(c *Config, v string) error { c.TemporalNamespace = v; return nonEmpty(v) }},
+	{Env: "LANTERN_TEMPORAL_TASK_QUEUE", Default: "lantern", Help: "task queue the worker polls",
+		set: func(c *Config, v string) error { c.TemporalTaskQueue = v; return nonEmpty(v) }},
+	{Env: "LANTERN_TEMPORAL_TLS", Default: "false", Help: "connect to Temporal over TLS (Temporal Cloud)",
+		set: func(c *Config, v string) (err error) { c.TemporalTLS, err = strconv.ParseBool(v); return }},
+	{Env: "LANTERN_TEMPORAL_API_KEY", Default: "", Help: "Temporal Cloud API key (implies TLS)", Secret: true,
+		set: func(c *Config, v string) error { c.TemporalAPIKey = v; return nil }},
+	{Env: "LANTERN_TEMPORAL_UI_URL", Default: "http://127.0.0.1:8233", Help: "Temporal UI address, printed for operators",
+		set: func(c *Config, v string) error { c.TemporalUIURL = strings.TrimRight(v, "/"); return httpURL(v) }},
+	{Env: "LANTERN_S3_ENDPOINT", Default: "127.0.0.1:7070", Help: "S3 endpoint host:port (versitygw, MinIO, s3.amazonaws.com)",
+		set: func(c *Config, v string) error { c.S3Endpoint = v; return hostPort(v) }},
+	{Env: "LANTERN_S3_ACCESS_KEY", Default: "lantern", Help: "S3 access key",
+		set: func(c *Config, v string) error { c.S3AccessKey = v; return nonEmpty(v) }},
+	{Env: "LANTERN_S3_SECRET_KEY", Default: "lantern-dev-secret", Help: "S3 secret key", Secret: true,
+		set: func(c *Config, v string) error { c.S3SecretKey = v; return nonEmpty(v) }},
+	{Env: "LANTERN_S3_BUCKET", Default: "lantern", Help: "bucket for batch inputs, results and cost breakdowns",
+		set: func(c *Config, v string) error { c.S3Bucket = v; return bucketName(v) }},
+	{Env: "LANTERN_S3_REGION", Default: "us-east-1", Help: "S3 region",
+		set: func(c *Config, v string) error { c.S3Region = v; return nonEmpty(v) }},
+	{Env: "LANTERN_S3_TLS", Default: "false", Help: "use HTTPS for S3",
+		set: func(c *Config, v string) (err error) { c.S3TLS, err = strconv.ParseBool(v); return }},
+	{Env: "LANTERN_KEY_ENV", Default: "live", Help: "environment tag in new API keys: ltn_<env>_...",
+		set: func(c *Config, v string) error { c.KeyEnv = v; return keyEnv(v) }},
+	{Env: "LANTERN_RATE_LIMITS", Default: "", Help: "per-minute limit overrides per API group, e.g. sync=100,match=200",
+		set: func(c *Config, v string) (err error) {
+			c.RateLimits, err = ParseRateLimits(v, ratelimit.Defaults())
+			return
+		}},
+	{Env: "LANTERN_AUTH_CACHE_TTL", Default: "30s", Help: "how long a verified key is cached; revocations invalidate at once",
+		set: func(c *Config, v string) (err error) { c.AuthCacheTTL, err = durationIn(v, 0, time.Hour); return }},
+	{Env: "LANTERN_LOG_RETENTION_DAYS", Default: "365", Help: "route-log retention for orgs that set none (1-1095)",
+		set: func(c *Config, v string) (err error) { c.LogRetentionDays, err = intIn(v, 1, 1095); return }},
+	{Env: "LANTERN_RETENTION_CRON", Default: "0 2 * * *", Help: "cron spec of the daily log-retention schedule",
+		set: func(c *Config, v string) error { c.RetentionCron = v; return cronSpec(v) }},
+	{Env: "LANTERN_RETENTION_TIMEZONE", Default: "UTC", Help: "time zone of the retention schedule",
+		set: func(c *Config, v string) (err error) { c.RetentionTimezone, err = time.LoadLocation(v); return }},
+	{Env: "LANTERN_IDEMPOTENCY_TTL", Default: "24h", Help: "how long idempotency keys are remembered",
+		set: func(c *Config, v string) (err error) {
+			c.IdempotencyTTL, err = durationIn(v, time.Minute, 30*24*time.Hour)
+			return
+		}},
+	{Env: "LANTERN_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
+		set: func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
+	{Env: "LANTERN_LOG_FORMAT", Default: "text", Help: "text or json",
+		set: func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
+}
+
+// Load reads the environment (through getenv) and then the flags in args. Every invalid value
+// is reported, each naming its variable.
+func Load(getenv func(string) string, args []string) (*Config, error) {
+	values := map[string]string{}
+	for _, s := range Settings {
+		values[s.Env] = s.Default
+		if v, ok := lookup(getenv, s.Env); ok {
+			values[s.Env] = v
+		}
+	}
+	if len(args) > 0 {
+		fs := flag.NewFlagSet("lantern", flag.ContinueOnError)
+		fs.SetOutput(new(strings.Builder))
+		for _, s := range Settings {
+			env := s.Env
+			fs.Func(s.Flag(), s.Help+" (overrides "+env+")", func(v string) error { values[env] = v; return nil })
+		}
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() > 0 {
+			return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		}
+	}
+	c := &Config{}
+	var errs []error
+	for _, s := range Settings {
+		if err := s.set(c, values[s.Env]); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", s.Env, shown(s, values[s.Env]), err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// FromEnv is Load over the process environment and no flags.
+func FromEnv() (*Config, error) { return Load(os.Getenv, nil) }
+
+func lookup(getenv func(string) string, k string) (string, bool) {
+	if getenv == nil {
+		return "", false
+	}
+	v := getenv(k)
+	return v, v != ""
+}
+
+func shown(s Setting, v string) string {
+	if s.Secret && v != "" {
+		return "***"
+	}
+	return v
+}
+
+// ParseRateLimits reads "group=N,group=N" on top of base; unknown groups are an error.
+func ParseRateLimits(v string, base map[ratelimit.Group]int) (map[ratelimit.Group]int, error) {
+	out := make(map[ratelimit.Group]int, len(base))
+	for k, n := range base {
+		out[k] = n
+	}
+	if strings.TrimSpace(v) == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		name, num, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not group=limit", part)
+		}
+		g := ratelimit.Group(strings.TrimSpace(name))
+		if _, known := base[g]; !known {
+			return nil, fmt.Errorf("unknown API group %q (known: %s)", g, strings.Join(groupNames(base), ", "))
+		}
+		n, err := intIn(strings.TrimSpace(num), 1, 1_000_000)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", g, err)
+		}
+		out[g] = n
+	}
+	return out, nil
+}
+
+func groupNames(m map[ratelimit.Group]int) []string {
+	names := make([]string, 0, len(m))
+	for g := range m {
+		names = append(names, string(g))
+	}
+	sort.Strings(names)
+	return names
+}
+
+func nonEmpty(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func hostPort(v string) error {
+	i := strings.LastIndex(v, ":")
+	if i < 0 {
+		return errors.New("want host:port")
+	}
+	if _, err := strconv.ParseUint(v[i+1:], 10, 16); err != nil {
+		return errors.New("want host:port with a numeric port")
+	}
+	return nil
+}
+
+func httpURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an http(s) URL")
+	}
+	return nil
+}
+
+func postgresURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return errors.New("want postgres://user@host:port/dbname")
+	}
+	if strings.Trim(u.Path, "/") == "" {
+		return errors.New("want a database name in the path")
+	}
+	return nil
+}
+
+func intIn(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, errors.New("want an integer")
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Errorf("want %d to %d", lo, hi)
+	}
+	return n, nil
+}
+
+func durationIn(v string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, errors.New("want a duration such as 30s or 24h")
+	}
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("want %s to %s", lo, hi)
+	}
+	return d, nil
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("want one of %s", strings.Join(allowed, ", "))
+}
+
+func keyEnv(v string) error {
+	if v == "" || len(v) > 8 {
+		return errors.New("want 1 to 8 lowercase letters or digits")
+	}
+	for _, r := range v {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return errors.New("want 1 to 8 lowercase letters or digits")
+		}
+	}
+	return nil
+}
+
+func bucketName(v string) error {
+	if len(v) < 3 || len(v) > 63 {
+		return errors.New("want a bucket name of 3 to 63 characters")
+	}
+	for _, r := range v {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '.' {
+			return errors.New("want lowercase letters, digits, '-' and '.'")
+		}
+	}
+	return nil
+}
+
+// cronSpec accepts the five-field cron syntax Temporal schedules take.
+func cronSpec(v string) error {
+	fields := strings.Fields(v)
+	if len(fields) != 5 {
+		return errors.New("want five cron fields: minute hour day-of-month month day-of-week")
+	}
+	for _, f := range fields {
+		for _, r := range f {
+			if !strings.ContainsRune("0123456789*/,-", r) {
+				return fmt.Errorf("field %q: only digits, '*', '/', ',' and '-' are allowed", f)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS log_retention_settings;
+DROP FUNCTION IF EXISTS route_logs_ensure_partition(timestamptz);
+DROP TABLE IF EXISTS route_log_keys;
+DROP TABLE IF EXISTS route_logs;
+DROP TABLE IF EXISTS idempotency_records;
+DROP TABLE IF EXISTS rate_limit_windows;
+DROP TABLE IF EXISTS credit_ledger;
+DROP FUNCTION IF EXISTS credit_ledger_append_only();
+DROP TABLE IF EXISTS credit_balances;
+DROP TABLE IF EXISTS api_keys;
+DROP TABLE IF EXISTS orgs;

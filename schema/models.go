@@ -1,0 +1,122 @@
+// Package schema holds Lantern's bun models and its embedded SQL migrations. Models mirror the
+// tables one to one; domain packages query through them with bun.IDB so the same code runs
+// inside or outside a transaction.
+package schema
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+type Org struct {
+	bun.BaseModel `bun:"table:orgs"`
+
+	ID        uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	Name      string    `bun:"name,notnull"`
+	Slug      string    `bun:"slug,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull,default:now()"`
+}
+
+type APIKey struct {
+	bun.BaseModel `bun:"table:api_keys"`
+
+	ID         uuid.UUID      `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	OrgID      uuid.UUID      `bun:"org_id,type:uuid,notnull"`
+	Name       string         `bun:"name,notnull"`
+	Prefix     string         `bun:"prefix,notnull"`
+	Hash       []byte         `bun:"hash,notnull"`
+	RateLimits map[string]int `bun:"rate_limits,type:jsonb,notnull"`
+	CreatedAt  time.Time      `bun:"created_at,notnull,default:now()"`
+	RevokedAt  bun.NullTime   `bun:"revoked_at"`
+}
+
+type CreditBalance struct {
+	bun.BaseModel `bun:"table:credit_balances"`
+
+	OrgID     uuid.UUID `bun:"org_id,pk,type:uuid"`
+	Balance   int64     `bun:"balance,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull,default:now()"`
+}
+
+type CreditEntry struct {
+	bun.BaseModel `bun:"table:credit_ledger"`
+
+	ID           int64      `bun:"id,pk,autoincrement"`
+	OrgID        uuid.UUID  `bun:"org_id,type:uuid,notnull"`
+	APIKeyID     *uuid.UUID `bun:"api_key_id,type:uuid"`
+	Kind         string     `bun:"kind,notnull"`
+	RequestID    string     `bun:"request_id,notnull"`
+	Step         string     `bun:"step,notnull"`
+	Service      string     `bun:"service,notnull"`
+	Amount       int64      `bun:"amount,notnull"`
+	BalanceAfter int64      `bun:"balance_after,notnull"`
+	Memo         string     `bun:"memo,notnull"`
+	CreatedAt    time.Time  `bun:"created_at,notnull,default:now()"`
+}
+
+type RateLimitWindow struct {
+	bun.BaseModel `bun:"table:rate_limit_windows"`
+
+	APIKeyID    uuid.UUID `bun:"api_key_id,pk,type:uuid"`
+	Group       string    `bun:"grp,pk"`
+	WindowStart time.Time `bun:"window_start,pk"`
+	OrgID       uuid.UUID `bun:"org_id,type:uuid,notnull"`
+	Count       int       `bun:"count,notnull"`
+	LastGrant   int       `bun:"last_grant,notnull"`
+}
+
+type IdempotencyRecord struct {
+	bun.BaseModel `bun:"table:idempotency_records"`
+
+	OrgID       uuid.UUID `bun:"org_id,pk,type:uuid"`
+	Scope       string    `bun:"scope,pk"`
+	Key         string    `bun:"key,pk"`
+	RequestHash []byte    `bun:"request_hash,notnull"`
+	State       string    `bun:"state,notnull"`
+	Status      int       `bun:"status,nullzero"`
+	Response    []byte    `bun:"response,nullzero"`
+	CreatedAt   time.Time `bun:"created_at,notnull,default:now()"`
+	ExpiresAt   time.Time `bun:"expires_at,notnull"`
+}
+
+// RouteLog is one audit entry. Optional seed fields are pointers so that absent stays absent.
+type RouteLog struct {
+	bun.BaseModel `bun:"table:route_logs"`
+
+	OrgID          uuid.UUID       `bun:"org_id,pk,type:uuid"`
+	ID             int64           `bun:"id,pk,autoincrement"`
+	Timestamp      time.Time       `bun:"timestamp,pk"`
+	Object         string          `bun:"object,notnull"`
+	ObjectID       string          `bun:"object_id,notnull"`
+	Action         string          `bun:"action,notnull"`
+	Pool           *string         `bun:"pool"`
+	AssignedTo     *string         `bun:"assigned_to"`
+	PrevOwner      *string         `bun:"prev_owner"`
+	Sequence       *int64          `bun:"sequence"`
+	Reason         string          `bun:"reason,notnull"`
+	RequestID      string          `bun:"request_id,notnull"`
+	IdempotencyKey string          `bun:"idempotency_key,notnull"`
+	Diff           json.RawMessage `bun:"diff,type:jsonb,nullzero"`
+}
+
+type RouteLogKey struct {
+	bun.BaseModel `bun:"table:route_log_keys"`
+
+	OrgID          uuid.UUID `bun:"org_id,pk,type:uuid"`
+	IdempotencyKey string    `bun:"idempotency_key,pk"`
+	Action         string    `bun:"action,pk"`
+	ObjectID       string    `bun:"object_id,pk"`
+	Timestamp      time.Time `bun:"timestamp,notnull"`
+}
+
+type LogRetentionSetting struct {
+	bun.BaseModel `bun:"table:log_retention_settings"`
+
+	OrgID         uuid.UUID `bun:"org_id,pk,type:uuid"`
+	RetentionDays int       `bun:"retention_days,notnull"`
+	AutoCleanup   bool      `bun:"auto_cleanup,notnull"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull,default:now()"`
+}
