@@ -139,6 +139,7 @@ func (s *Server) gate(api huma.API) func(huma.Context, func(huma.Context)) {
 			}
 			if !d.KeyActive {
 				s.auth.Forget()
+				s.limiter.Forget()
 				fail(apperr.New(apperr.Unauthorized, "invalid or revoked API key"))
 				return
 			}

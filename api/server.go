@@ -64,7 +64,7 @@ func New(d Deps) *Server {
 }
 
 // Listen keeps the key cache in step with revocations made by any process, until ctx ends.
-func (s *Server) Listen(ctx context.Context) { s.auth.Listen(ctx) }
+func (s *Server) Listen(ctx context.Context) { s.auth.Listen(ctx, s.limiter.Forget) }
 
 // HumaConfig is the OpenAPI description shared by the server and `lantern openapi`.
 func HumaConfig(publicURL string) huma.Config {

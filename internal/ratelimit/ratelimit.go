@@ -90,6 +90,31 @@ type Limiter struct {
 	prepare sync.Once
 	stmt    *sql.Stmt
 	err     error
+
+	mu       sync.Mutex
+	reserved map[takeKey]*reserve
+}
+
+// Keys with high limits reserve a little ahead. A key allowed at least reserveFrom requests a
+// minute takes limit/reserveShare (0.5%) more tokens than its waiting callers need and serves
+// the next calls from that reserve without a round trip. The reserve is counted in Postgres
+// when it is taken, so the limit still holds across replicas; what it costs is that near the
+// limit another replica may refuse while this one holds a few unused tokens, at most 0.5% of
+// the limit each, for at most reserveMaxAge or until the window ends. Keys under reserveFrom
+// (every default except workflows and forms) are counted exactly, one round trip per batch.
+const (
+	reserveFrom   = 200
+	reserveShare  = 200
+	reserveMaxAge = time.Second
+)
+
+// reserve is tokens this process took ahead for one key and group, valid in one window.
+type reserve struct {
+	window  time.Time
+	fetched time.Time
+	tokens  int
+	dbRoom  int      // room left in Postgres after the reservation
+	base    Decision // limit, reset and credit balance as of the reservation
 }
 
 type takeKey struct {
@@ -103,9 +128,17 @@ func New(db *bun.DB, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	l := &Limiter{db: db.DB, now: now}
+	l := &Limiter{db: db.DB, now: now, reserved: map[takeKey]*reserve{}}
 	l.takes = coalesce.New(l.takeN, 10*time.Second)
 	return l
+}
+
+// Forget drops every reserve, so the next call of each key goes to Postgres (which also
+// re-checks that the key is still active). The API calls it when any key changes.
+func (l *Limiter) Forget() {
+	l.mu.Lock()
+	clear(l.reserved)
+	l.mu.Unlock()
 }
 
 // takeSQL asks for up to n tokens ($8) in one statement:
@@ -144,11 +177,55 @@ SELECT
 
 // Take counts one request of a key against a group's limit, if it fits.
 func (l *Limiter) Take(ctx context.Context, orgID, keyID uuid.UUID, g Group, limit int) (Decision, error) {
-	return l.takes.Do(ctx, takeKey{org: orgID, key: keyID, group: g, limit: limit})
+	k := takeKey{org: orgID, key: keyID, group: g, limit: limit}
+	if ds := l.fromReserve(k, 1); len(ds) == 1 {
+		return ds[0], nil
+	}
+	return l.takes.Do(ctx, k)
 }
 
-// takeN takes up to n tokens and returns n decisions: the first ones granted, the rest refused.
+// fromReserve serves up to n calls from this process's reserve, if it has a fresh one.
+func (l *Limiter) fromReserve(k takeKey, n int) []Decision {
+	if k.limit < reserveFrom {
+		return nil
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.reserved[k]
+	if r == nil || !r.window.Equal(now.Truncate(Window)) || now.Sub(r.fetched) > reserveMaxAge {
+		delete(l.reserved, k)
+		return nil
+	}
+	var out []Decision
+	for ; n > 0 && r.tokens > 0; n-- {
+		r.tokens--
+		d := r.base
+		d.Allowed = true
+		d.Remaining = r.dbRoom + r.tokens
+		out = append(out, d)
+	}
+	return out
+}
+
+// addReserve keeps tokens taken ahead, on top of what is left of a reserve of the same window.
+func (l *Limiter) addReserve(k takeKey, r reserve) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if old := l.reserved[k]; old != nil && old.window.Equal(r.window) {
+		r.tokens += old.tokens
+	}
+	l.reserved[k] = &r
+}
+
+// takeN serves n waiting calls: first from the reserve, then from Postgres, asking it for a
+// new reserve too when the limit is high. The first decisions are granted, the rest refused.
 func (l *Limiter) takeN(ctx context.Context, k takeKey, n int) ([]Decision, error) {
+	out := l.fromReserve(k, n)
+	need := n - len(out)
+	if need == 0 {
+		return out, nil
+	}
 	l.prepare.Do(func() { l.stmt, l.err = l.db.PrepareContext(context.Background(), takeSQL) })
 	if l.err != nil {
 		return nil, l.err
@@ -161,25 +238,34 @@ func (l *Limiter) takeN(ctx context.Context, k takeKey, n int) ([]Decision, erro
 		granted, count, previous int
 		balance                  int64
 	)
-	err := l.stmt.QueryRowContext(ctx, k.key, k.org, string(k.group), start, start.Add(-Window), prevWeight, k.limit, n).
+	extra := 0
+	if k.limit >= reserveFrom {
+		extra = k.limit / reserveShare
+	}
+	err := l.stmt.QueryRowContext(ctx, k.key, k.org, string(k.group), start, start.Add(-Window), prevWeight, k.limit, need+extra).
 		Scan(&active, &granted, &count, &previous, &balance)
 	if err != nil {
 		return nil, err
 	}
-	weighted := int(math.Floor(float64(previous) * prevWeight))
-	out := make([]Decision, n)
-	for i := range out {
-		d := Decision{KeyActive: active, Limit: k.limit, Reset: start.Add(Window), CreditBalance: balance}
+	served := min(granted, need)
+	left := granted - served
+	dbRoom := max(0, k.limit-int(math.Floor(float64(previous)*prevWeight))-count)
+	base := Decision{KeyActive: active, Limit: k.limit, Reset: start.Add(Window), CreditBalance: balance}
+	if left > 0 {
+		l.addReserve(k, reserve{window: start, fetched: now, tokens: left, dbRoom: dbRoom, base: base})
+	}
+	for i := range need {
+		d := base
 		switch {
 		case !active:
-		case i < granted:
+		case i < served:
 			// Each caller sees what was left after its own token.
 			d.Allowed = true
-			d.Remaining = max(0, k.limit-weighted-(count-granted+i+1))
+			d.Remaining = dbRoom + left + served - 1 - i
 		default:
 			d.RetryAfter = retryAfter(k.limit, count, previous, now.Sub(start))
 		}
-		out[i] = d
+		out = append(out, d)
 	}
 	return out, nil
 }

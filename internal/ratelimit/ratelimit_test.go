@@ -159,3 +159,84 @@ func TestRetryAfterIsTheFirstSecondThatFits(t *testing.T) {
 		}
 	}
 }
+
+func TestHighLimitsReserveAheadButNeverExceedTheLimit(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	tn := testenv.NewTenant(t, db, 0)
+	clk := &clock{t: time.Date(2026, 12, 3, 12, 0, 5, 0, time.UTC)}
+	a, b := ratelimit.New(db, clk.now), ratelimit.New(db, clk.now)
+	const limit = 1000 // reserves 5 ahead
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 1200 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		wg.Go(func() {
+			d, err := l.Take(ctx, tn.OrgID, tn.KeyID, ratelimit.Workflows, limit)
+			if err != nil {
+				t.Error(err)
+			}
+			if d.Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	// Never more than the limit; fewer only by what the two processes still hold in reserve.
+	if n := allowed.Load(); n > limit || n < limit-2*5 {
+		t.Fatalf("%d allowed of 1200 with a limit of %d", n, limit)
+	}
+	var counted int
+	if err := db.NewRaw("SELECT sum(count) FROM rate_limit_windows WHERE api_key_id = ?", tn.KeyID).Scan(ctx, &counted); err != nil {
+		t.Fatal(err)
+	}
+	if counted > limit {
+		t.Fatalf("Postgres counted %d > limit %d", counted, limit)
+	}
+}
+
+func TestReservesAreDroppedOnForgetAndWhenStale(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	tn := testenv.NewTenant(t, db, 0)
+	clk := &clock{t: time.Date(2026, 12, 3, 12, 0, 5, 0, time.UTC)}
+	l := ratelimit.New(db, clk.now)
+	take := func() ratelimit.Decision {
+		d, err := l.Take(ctx, tn.OrgID, tn.KeyID, ratelimit.Forms, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := take(); !d.Allowed || d.Remaining != 999 {
+		t.Fatalf("first: %+v", d)
+	}
+	// A revocation made after the reserve is taken: the reserve keeps serving until Forget
+	// (which the API calls on the key-change notification), then Postgres says no.
+	if err := tenancy.RevokeKey(ctx, db, tn.OrgID, tn.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	if d := take(); !d.Allowed || d.Remaining != 998 {
+		t.Fatalf("from reserve: %+v", d)
+	}
+	l.Forget()
+	if d := take(); d.KeyActive || d.Allowed {
+		t.Fatalf("after Forget: %+v", d)
+	}
+	// A stale reserve is not used either.
+	other := testenv.NewTenant(t, db, 0)
+	l2 := ratelimit.New(db, clk.now)
+	if d, _ := l2.Take(ctx, other.OrgID, other.KeyID, ratelimit.Forms, 1000); !d.Allowed {
+		t.Fatal("first take refused")
+	}
+	if err := tenancy.RevokeKey(ctx, db, other.OrgID, other.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(clk.now().Add(2 * time.Second))
+	if d, _ := l2.Take(ctx, other.OrgID, other.KeyID, ratelimit.Forms, 1000); d.Allowed {
+		t.Fatal("a reserve older than a second served a revoked key")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"io"
 	"strconv"
 	"strings"
@@ -66,7 +65,7 @@ func query(db bun.IDB, orgID uuid.UUID, f Filter) *bun.SelectQuery {
 		diff = "diff::text"
 	}
 	q := db.NewSelect().TableExpr("route_logs").
-		ColumnExpr(`"timestamp", object, object_id, action, pool, assigned_to, prev_owner, sequence, reason, request_id, idempotency_key, `+diff).
+		ColumnExpr(`("timestamp" AT TIME ZONE 'UTC')::text, object, object_id, action, pool, assigned_to, prev_owner, sequence, reason, request_id, idempotency_key, `+diff).
 		Where("org_id = ?", orgID).
 		Where(`"timestamp" >= ? AND "timestamp" < ?`, f.From, f.To)
 	if f.Pool != "" {
@@ -81,9 +80,10 @@ func query(db bun.IDB, orgID uuid.UUID, f Filter) *bun.SelectQuery {
 	return q.OrderExpr(`"timestamp", id`).Limit(f.Limit)
 }
 
-// row is one exported row; optional text columns are nil when NULL.
+// row is one exported row; optional text columns are nil when NULL. ts is Postgres' text of
+// the UTC timestamp, "2025-09-18 16:12:00[.fraction]"; see appendTimestamp.
 type row struct {
-	ts                                 time.Time
+	ts                                 []byte
 	object, objectID, action           []byte
 	pool, assignedTo, prevOwner        []byte
 	sequence                           sql.NullInt64
@@ -93,7 +93,7 @@ type row struct {
 
 func (r *row) scan(rows *sql.Rows) error {
 	var pool, assigned, prev, diff sql.RawBytes
-	err := rows.Scan(&r.ts, (*sql.RawBytes)(&r.object), (*sql.RawBytes)(&r.objectID), (*sql.RawBytes)(&r.action),
+	err := rows.Scan((*sql.RawBytes)(&r.ts), (*sql.RawBytes)(&r.object), (*sql.RawBytes)(&r.objectID), (*sql.RawBytes)(&r.action),
 		&pool, &assigned, &prev, &r.sequence,
 		(*sql.RawBytes)(&r.reason), (*sql.RawBytes)(&r.requestID), (*sql.RawBytes)(&r.idemKey), &diff)
 	r.pool, r.poolOK = pool, pool != nil
@@ -126,7 +126,11 @@ func each(ctx context.Context, db bun.IDB, orgID uuid.UUID, f Filter, fn func(*r
 func List(ctx context.Context, db bun.IDB, orgID uuid.UUID, f Filter) ([]Entry, error) {
 	out := []Entry{}
 	err := each(ctx, db, orgID, f, func(r *row) error {
-		e := Entry{Timestamp: r.ts.UTC(), Object: string(r.object), ObjectID: string(r.objectID),
+		ts, err := time.Parse(time.RFC3339Nano, string(appendTimestamp(nil, r.ts)))
+		if err != nil {
+			return err
+		}
+		e := Entry{Timestamp: ts, Object: string(r.object), ObjectID: string(r.objectID),
 			Action: string(r.action), Reason: string(r.reason), RequestID: string(r.requestID),
 			IdempotencyKey: string(r.idemKey)}
 		if r.poolOK {
@@ -220,9 +224,15 @@ func appendEntryJSON(b []byte, r *row) []byte {
 	return append(b, '}')
 }
 
-// appendTimestamp writes RFC 3339 in UTC, with fractional seconds only when there are some.
-func appendTimestamp(b []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(b, time.RFC3339Nano)
+// appendTimestamp turns Postgres' text of a UTC timestamp, "2025-09-18 16:12:00" with an
+// optional ".fraction" (trailing zeros already trimmed), into RFC 3339: "2025-09-18T16:12:00Z".
+// Taking the text as is saves parsing and formatting a time per row.
+func appendTimestamp(b []byte, pg []byte) []byte {
+	b = append(b, pg...)
+	if i := len(b) - len(pg) + 10; i < len(b) && b[i] == ' ' {
+		b[i] = 'T'
+	}
+	return append(b, 'Z')
 }
 
 const hexDigits = "0123456789abcdef"
@@ -281,39 +291,79 @@ func appendJSONString(b []byte, s []byte) []byte {
 // quoted per RFC 4180 and neutralised against spreadsheet formula injection.
 func ExportCSV(ctx context.Context, db bun.IDB, orgID uuid.UUID, f Filter, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(CSVHeader); err != nil {
-		return err
-	}
-	rec := make([]string, len(CSVHeader))
-	var tsBuf []byte
+	buf := make([]byte, 0, 64<<10)
+	buf = append(buf, strings.Join(CSVHeader, ",")...)
+	buf = append(buf, '\n')
 	err := each(ctx, db, orgID, f, func(r *row) error {
-		tsBuf = appendTimestamp(tsBuf[:0], r.ts)
-		rec[0] = string(tsBuf)
-		rec[1] = SafeCell(string(r.object))
-		rec[2] = SafeCell(string(r.objectID))
-		rec[3] = SafeCell(string(r.action))
-		rec[4] = SafeCell(string(r.pool))
-		rec[5] = SafeCell(string(r.assignedTo))
-		rec[6] = SafeCell(string(r.prevOwner))
-		rec[7] = ""
+		buf = appendTimestamp(buf, r.ts)
+		buf = appendCSVCell(append(buf, ','), r.object)
+		buf = appendCSVCell(append(buf, ','), r.objectID)
+		buf = appendCSVCell(append(buf, ','), r.action)
+		buf = appendCSVCell(append(buf, ','), r.pool)
+		buf = appendCSVCell(append(buf, ','), r.assignedTo)
+		buf = appendCSVCell(append(buf, ','), r.prevOwner)
+		buf = append(buf, ',')
 		if r.sequence.Valid {
-			rec[7] = strconv.FormatInt(r.sequence.Int64, 10)
+			buf = strconv.AppendInt(buf, r.sequence.Int64, 10)
 		}
-		rec[8] = SafeCell(string(r.reason))
-		rec[9] = SafeCell(string(r.requestID))
-		rec[10] = SafeCell(string(r.idemKey))
-		rec[11] = SafeCell(string(r.diff))
-		return cw.Write(rec)
+		buf = appendCSVCell(append(buf, ','), r.reason)
+		buf = appendCSVCell(append(buf, ','), r.requestID)
+		buf = appendCSVCell(append(buf, ','), r.idemKey)
+		buf = appendCSVCell(append(buf, ','), r.diff)
+		buf = append(buf, '\n')
+		if len(buf) > 48<<10 {
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if _, err := bw.Write(buf); err != nil {
 		return err
 	}
 	return bw.Flush()
+}
+
+// csvSpecial marks the bytes that force a cell into quotes.
+var csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+
+// appendCSVCell appends one cell: defused like SafeCell, and quoted (with quotes doubled) when
+// it holds a comma, a quote, a line break or leading space, as encoding/csv does.
+func appendCSVCell(b, cell []byte) []byte {
+	if len(cell) == 0 {
+		return b
+	}
+	formula := strings.IndexByte("=+-@\t\r", cell[0]) >= 0
+	quote := cell[0] == ' '
+	for _, c := range cell {
+		if csvSpecial[c] {
+			quote = true
+			break
+		}
+	}
+	if !formula && !quote {
+		return append(b, cell...)
+	}
+	if quote {
+		b = append(b, '"')
+	}
+	if formula {
+		b = append(b, '\'')
+	}
+	for _, c := range cell {
+		if c == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, c)
+	}
+	if quote {
+		b = append(b, '"')
+	}
+	return b
 }
 
 // SafeCell defuses a cell that a spreadsheet would run as a formula (OWASP "CSV injection"):

@@ -98,8 +98,14 @@ func (a *Authenticator) Forget() {
 
 // Listen empties the cache whenever any process changes a key, until ctx ends. It also empties
 // it whenever the listening connection is re-established, since notifications may have been
-// missed meanwhile.
-func (a *Authenticator) Listen(ctx context.Context) {
+// missed meanwhile. onChange runs on each of those too (the rate limiter drops its reserves).
+func (a *Authenticator) Listen(ctx context.Context, onChange ...func()) {
+	forget := func() {
+		a.Forget()
+		for _, f := range onChange {
+			f()
+		}
+	}
 	for ctx.Err() == nil {
 		ln := pgdriver.NewListener(a.db)
 		if err := ln.Listen(ctx, KeysChannel); err != nil {
@@ -111,7 +117,7 @@ func (a *Authenticator) Listen(ctx context.Context) {
 			}
 			continue
 		}
-		a.Forget()
+		forget()
 		ch := ln.Channel(pgdriver.WithChannelSize(64))
 	recv:
 		for {
@@ -122,7 +128,7 @@ func (a *Authenticator) Listen(ctx context.Context) {
 				if !ok {
 					break recv
 				}
-				a.Forget()
+				forget()
 			}
 		}
 		ln.Close()
