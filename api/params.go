@@ -21,25 +21,29 @@ var dateOnly = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 // parseInstant reads an ISO 8601 date or date-time. A bare date is the start of that UTC day,
 // or with endOfDay the start of the next, so that to=2025-09-18 includes all of that day.
 func parseInstant(field, v string, endOfDay bool) (time.Time, error) {
+	t, ok := time.Time{}, false
 	if dateOnly.MatchString(v) {
-		t, err := time.Parse("2006-01-02", v)
-		if err != nil {
-			return time.Time{}, apperr.Field(field, "%q is not a valid date", v)
-		}
-		if endOfDay {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t, nil
-	}
-	for _, layout := range isoLayouts {
-		if t, err := time.Parse(layout, v); err == nil {
-			if t.Year() < 1970 || t.Year() > 9999 {
-				return time.Time{}, apperr.Field(field, "%q is out of range", v)
+		if d, err := time.Parse("2006-01-02", v); err == nil {
+			t, ok = d, true
+			if endOfDay {
+				t = t.AddDate(0, 0, 1)
 			}
-			return t.UTC(), nil
+		}
+	} else {
+		for _, layout := range isoLayouts {
+			if d, err := time.Parse(layout, v); err == nil {
+				t, ok = d.UTC(), true
+				break
+			}
 		}
 	}
-	return time.Time{}, apperr.Field(field, "%q is not an ISO 8601 date or date-time (e.g. 2025-09-18T16:12:00Z)", v)
+	if !ok {
+		return time.Time{}, apperr.Field(field, "%q is not an ISO 8601 date or date-time (e.g. 2025-09-18T16:12:00Z)", v)
+	}
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, apperr.Field(field, "%q is out of range (years 1970 to 9999)", v)
+	}
+	return t, nil
 }
 
 // dateRange reads a required [from, to) range given as from/to or from_date/to_date.
