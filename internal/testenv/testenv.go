@@ -43,6 +43,13 @@ func Config(t testing.TB) *config.Config {
 // DB returns a fresh, migrated database that is dropped when the test ends.
 func DB(t testing.TB) *bun.DB {
 	t.Helper()
+	db, _ := Database(t)
+	return db
+}
+
+// Database is DB and its connection URL, for tests that start Lantern processes on it.
+func Database(t testing.TB) (*bun.DB, string) {
+	t.Helper()
 	ctx := context.Background()
 	cfg := Config(t)
 	admin := schema.Open(withDB(t, cfg.DatabaseURL, "postgres"), 2)
@@ -75,14 +82,15 @@ func DB(t testing.TB) *bun.DB {
 			t.Fatalf("create test database: %v", err)
 		}
 	}()
-	db := schema.Open(withDB(t, cfg.DatabaseURL, name), 20)
+	dsn := withDB(t, cfg.DatabaseURL, name)
+	db := schema.Open(dsn, 20)
 	t.Cleanup(func() {
 		db.Close()
 		drop := schema.Open(withDB(t, cfg.DatabaseURL, "postgres"), 1)
 		defer drop.Close()
 		drop.ExecContext(context.Background(), fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)) //nolint:errcheck
 	})
-	return db
+	return db, dsn
 }
 
 func buildTemplate(t testing.TB, baseURL string, conn bun.Conn, tmpl string) {
