@@ -36,7 +36,7 @@ ORG is an org id or slug.
 
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) < 1 {
-		return errors.New(adminUsage)
+		return usageError(adminUsage)
 	}
 	cfg, db, err := openDB(ctx)
 	if err != nil {
@@ -49,7 +49,7 @@ func runAdmin(ctx context.Context, args []string) error {
 		return a.demo(ctx, args[1:])
 	}
 	if len(args) < 2 {
-		return errors.New(adminUsage)
+		return usageError(adminUsage)
 	}
 	rest := args[2:]
 	switch sub {
@@ -72,6 +72,11 @@ func runAdmin(ctx context.Context, args []string) error {
 	}
 	return fmt.Errorf("unknown admin command %q\n\n%s", sub, adminUsage)
 }
+
+// usageError prints a usage text as the error.
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
 
 type admin struct {
 	cfg *config.Config
