@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/idempotency"
 	"github.com/lanternhq/lantern/internal/ratelimit"
 	"github.com/lanternhq/lantern/internal/routelog"
@@ -112,15 +113,20 @@ func (r *Retention) PurgeExpiredLogs(ctx context.Context, in PurgeInput) (PurgeR
 type HousekeepingResult struct {
 	IdempotencyPruned int64
 	RateLimitsPruned  int64
+	EnrichCachePruned int64
 }
 
-// PruneHousekeeping removes expired idempotency records and stale rate-limit counters.
+// PruneHousekeeping removes expired idempotency records, stale rate-limit counters and
+// expired enrichment answers.
 func (r *Retention) PruneHousekeeping(ctx context.Context, now time.Time) (HousekeepingResult, error) {
 	var res HousekeepingResult
 	var err error
 	if res.IdempotencyPruned, err = idempotency.Prune(ctx, r.DB, now); err != nil {
 		return res, err
 	}
-	res.RateLimitsPruned, err = ratelimit.Prune(ctx, r.DB, now)
+	if res.RateLimitsPruned, err = ratelimit.Prune(ctx, r.DB, now); err != nil {
+		return res, err
+	}
+	res.EnrichCachePruned, err = enrich.PruneCache(ctx, r.DB, now)
 	return res, err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lanternhq/lantern/internal/config"
 	"github.com/lanternhq/lantern/internal/credits"
+	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/ratelimit"
 	"github.com/lanternhq/lantern/internal/testenv"
 )
@@ -33,7 +34,11 @@ func start(t testing.TB, db *bun.DB, mod func(*config.Config)) *testServer {
 	if mod != nil {
 		mod(cfg)
 	}
-	srv := New(Deps{Config: cfg, DB: db})
+	eng, err := enrich.New(db, cfg.Enrich)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Deps{Config: cfg, DB: db, Enrich: eng})
 	ctx, cancel := context.WithCancel(context.Background())
 	go srv.Listen(ctx)
 	hs := httptest.NewServer(srv.handler(func(a huma.API) {

@@ -22,6 +22,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.RateLimited:         http.StatusTooManyRequests,
 	apperr.InsufficientCredits: http.StatusPaymentRequired,
 	apperr.Unavailable:         http.StatusServiceUnavailable,
+	apperr.NotConfigured:       http.StatusNotImplemented,
 	apperr.Internal:            http.StatusInternalServerError,
 }
 
@@ -39,7 +40,7 @@ func codeOf(status int) apperr.Code {
 		return apperr.Invalid
 	case status == http.StatusForbidden:
 		return apperr.Unauthorized
-	case status >= 500 && status != http.StatusInternalServerError:
+	case status >= 500 && status != http.StatusInternalServerError && status != http.StatusNotImplemented:
 		return apperr.Unavailable
 	case status >= 500:
 		return apperr.Internal
@@ -50,7 +51,7 @@ func codeOf(status int) apperr.Code {
 // Problem is every error body: RFC 9457 problem details plus success, code and request_id.
 type Problem struct {
 	Success   bool                `json:"success" doc:"Always false on errors"`
-	Code      apperr.Code         `json:"code" enum:"invalid_input,unauthorized,not_found,conflict,rate_limited,insufficient_credits,upstream_unavailable,internal" doc:"Stable machine-readable error code"`
+	Code      apperr.Code         `json:"code" enum:"invalid_input,unauthorized,not_found,conflict,rate_limited,insufficient_credits,upstream_unavailable,not_configured,internal" doc:"Stable machine-readable error code"`
 	RequestID string              `json:"request_id" doc:"The X-Request-ID of the request, for support"`
 	Type      string              `json:"type,omitempty" format:"uri" default:"about:blank"`
 	Title     string              `json:"title" doc:"Short summary of the problem type"`

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/lanternhq/lantern/internal/config"
+	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/idempotency"
 	"github.com/lanternhq/lantern/internal/objectstore"
 	"github.com/lanternhq/lantern/internal/ratelimit"
@@ -30,6 +31,7 @@ type Deps struct {
 	DB       *bun.DB
 	Temporal client.Client
 	Store    *objectstore.Store
+	Enrich   *enrich.Engine
 	Now      func() time.Time
 }
 
@@ -39,6 +41,7 @@ type Server struct {
 	db       *bun.DB
 	temporal client.Client
 	store    *objectstore.Store
+	enrich   *enrich.Engine
 	now      func() time.Time
 	auth     *tenancy.Authenticator
 	limiter  *ratelimit.Limiter
@@ -56,6 +59,7 @@ func New(d Deps) *Server {
 		db:       d.DB,
 		temporal: d.Temporal,
 		store:    d.Store,
+		enrich:   d.Enrich,
 		now:      now,
 		auth:     tenancy.NewAuthenticator(d.DB, d.Config.AuthCacheTTL),
 		limiter:  ratelimit.New(d.DB, now),
@@ -110,6 +114,7 @@ func (s *Server) Register(a huma.API) {
 	s.registerHealth(a)
 	s.registerCredits(a)
 	s.registerLogs(a)
+	s.registerEnrich(a)
 	documentHeaders(a)
 }
 

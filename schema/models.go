@@ -120,3 +120,27 @@ type LogRetentionSetting struct {
 	AutoCleanup   bool      `bun:"auto_cleanup,notnull"`
 	UpdatedAt     time.Time `bun:"updated_at,notnull,default:now()"`
 }
+
+type EnrichCache struct {
+	bun.BaseModel `bun:"table:enrich_cache"`
+
+	OrgID     uuid.UUID       `bun:"org_id,pk,type:uuid"`
+	Service   string          `bun:"service,pk"`
+	RecordID  string          `bun:"record_id,pk"`
+	InputHash []byte          `bun:"input_hash,pk"`
+	Response  json.RawMessage `bun:"response,type:jsonb,notnull"`
+	CreatedAt time.Time       `bun:"created_at,notnull,default:now()"`
+	ExpiresAt time.Time       `bun:"expires_at,notnull"`
+}
+
+type KnownEmail struct {
+	bun.BaseModel `bun:"table:known_emails"`
+
+	OrgID      uuid.UUID `bun:"org_id,pk,type:uuid"`
+	Email      string    `bun:"email,pk"`
+	Domain     string    `bun:"domain,notnull"`
+	FirstName  string    `bun:"first_name,notnull"`
+	LastName   string    `bun:"last_name,notnull"`
+	Source     string    `bun:"source,notnull"`
+	ObservedAt time.Time `bun:"observed_at,notnull,default:now()"`
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lanternhq/lantern/api"
 	"github.com/lanternhq/lantern/internal/config"
+	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/objectstore"
 	"github.com/lanternhq/lantern/schema"
 	"github.com/lanternhq/lantern/worker"
@@ -111,7 +112,11 @@ func runServe(ctx context.Context, args []string, withWorker bool) error {
 	if err != nil {
 		return err
 	}
-	srv := api.New(api.Deps{Config: cfg, DB: db, Temporal: tc, Store: store})
+	eng, err := enrich.New(db, cfg.Enrich)
+	if err != nil {
+		return err
+	}
+	srv := api.New(api.Deps{Config: cfg, DB: db, Temporal: tc, Store: store, Enrich: eng})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -19,6 +19,7 @@ const (
 	RateLimited         Code = "rate_limited"
 	InsufficientCredits Code = "insufficient_credits"
 	Unavailable         Code = "upstream_unavailable"
+	NotConfigured       Code = "not_configured" // the feature needs a setting this server lacks
 	Internal            Code = "internal"
 )
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"sort"
@@ -51,6 +52,44 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	Enrich EnrichConfig
+}
+
+// EnrichConfig is the enrichment engine's settings: providers, prices and limits.
+type EnrichConfig struct {
+	Threshold     float64
+	CacheTTL      time.Duration
+	StepTimeout   time.Duration
+	Prices        map[string]int64
+	Order         map[string][]string // service -> providers, overriding the default order
+	DefaultRegion string
+
+	UserAgent     string
+	FetchTimeout  time.Duration
+	FetchMaxBytes int64
+	FetchAllow    []netip.Prefix // private ranges outbound fetches may reach anyway
+
+	DNSServer  string
+	SMTPVerify bool
+	SMTPHelo   string
+	SMTPFrom   string
+	SMTPPort   int
+
+	LLMBaseURL         string
+	LLMAPIKey          string
+	LLMModel           string
+	LLMAzureAPIVersion string
+	LLMCreditsPer1K    int64
+
+	SearXNGURL     string
+	HunterBaseURL  string
+	HunterAPIKey   string
+	PDLBaseURL     string
+	PDLAPIKey      string
+	ResearchWait   time.Duration
+	ResearchPages  int
+	ResearchBudget int64
 }
 
 // Setting describes one variable: its name, flag, default and how it lands in Config.
@@ -122,6 +161,98 @@ var Settings = []Setting{
 		set: func(c *Config, v string) (err error) {
 			c.IdempotencyTTL, err = durationIn(v, time.Minute, 30*24*time.Hour)
 			return
+		}},
+	{Env: "LANTERN_ENRICH_THRESHOLD", Default: "0.8", Help: "confidence at which a field's provider waterfall stops (0-1)",
+		set: func(c *Config, v string) (err error) { c.Enrich.Threshold, err = floatIn(v, 0.01, 1); return }},
+	{Env: "LANTERN_ENRICH_CACHE_TTL", Default: "720h", Help: "how long enrichment answers for a record_id are reused",
+		set: func(c *Config, v string) (err error) {
+			c.Enrich.CacheTTL, err = durationIn(v, 0, 24*365*time.Hour)
+			return
+		}},
+	{Env: "LANTERN_ENRICH_STEP_TIMEOUT", Default: "8s", Help: "time limit of one provider step; a slow provider gives a partial result",
+		set: func(c *Config, v string) (err error) {
+			c.Enrich.StepTimeout, err = durationIn(v, 100*time.Millisecond, 5*time.Minute)
+			return
+		}},
+	{Env: "LANTERN_ENRICH_PRICES", Default: "", Help: "credits per provider step that finds something, e.g. website=2,hunter=5 (over the defaults)",
+		set: func(c *Config, v string) (err error) { c.Enrich.Prices, err = parsePrices(v); return }},
+	{Env: "LANTERN_ENRICH_ORDER", Default: "", Help: "provider order per service, e.g. email=hunter,email-pattern;phone=libphonenumber,website",
+		set: func(c *Config, v string) (err error) { c.Enrich.Order, err = parseOrder(v); return }},
+	{Env: "LANTERN_DEFAULT_REGION", Default: "US", Help: "ISO region for phone numbers written without a country code",
+		set: func(c *Config, v string) error { c.Enrich.DefaultRegion = strings.ToUpper(v); return region(v) }},
+	{Env: "LANTERN_FETCH_USER_AGENT", Default: "LanternBot/1.0 (+https://github.com/lanternhq/lantern)", Help: "User-Agent of outbound web fetches (robots.txt rules for its first word apply)",
+		set: func(c *Config, v string) error { c.Enrich.UserAgent = v; return nonEmpty(v) }},
+	{Env: "LANTERN_FETCH_TIMEOUT", Default: "10s", Help: "time limit of one web page fetch",
+		set: func(c *Config, v string) (err error) {
+			c.Enrich.FetchTimeout, err = durationIn(v, 100*time.Millisecond, 2*time.Minute)
+			return
+		}},
+	{Env: "LANTERN_FETCH_MAX_BYTES", Default: "2097152", Help: "bytes read of one web page at most",
+		set: func(c *Config, v string) error {
+			n, err := intIn(v, 1024, 100<<20)
+			c.Enrich.FetchMaxBytes = int64(n)
+			return err
+		}},
+	{Env: "LANTERN_FETCH_ALLOW", Default: "", Help: "private/loopback CIDRs outbound fetches may reach anyway, e.g. 10.1.0.0/16 (default: none)",
+		set: func(c *Config, v string) (err error) { c.Enrich.FetchAllow, err = parsePrefixes(v); return }},
+	{Env: "LANTERN_DNS_SERVER", Default: "", Help: "DNS server host:port for MX checks (default: the system resolver)",
+		set: func(c *Config, v string) error {
+			c.Enrich.DNSServer = v
+			if v == "" {
+				return nil
+			}
+			return hostPort(v)
+		}},
+	{Env: "LANTERN_SMTP_VERIFY", Default: "false", Help: "allow SMTP RCPT mailbox checks (requests opt in with options.smtp_verify; port 25 must be open)",
+		set: func(c *Config, v string) (err error) { c.Enrich.SMTPVerify, err = strconv.ParseBool(v); return }},
+	{Env: "LANTERN_SMTP_HELO", Default: "localhost", Help: "host name announced in SMTP checks",
+		set: func(c *Config, v string) error { c.Enrich.SMTPHelo = v; return nonEmpty(v) }},
+	{Env: "LANTERN_SMTP_FROM", Default: "", Help: "MAIL FROM of SMTP checks (default: the null sender <>)",
+		set: func(c *Config, v string) error { c.Enrich.SMTPFrom = v; return nil }},
+	{Env: "LANTERN_SMTP_PORT", Default: "25", Help: "port of SMTP checks",
+		set: func(c *Config, v string) (err error) { c.Enrich.SMTPPort, err = intIn(v, 1, 65535); return }},
+	{Env: "LANTERN_LLM_BASE_URL", Default: "", Help: "OpenAI-compatible API base URL (OpenAI, Azure, Ollama, vLLM, llama.cpp), e.g. https://api.openai.com/v1",
+		set: func(c *Config, v string) error {
+			c.Enrich.LLMBaseURL = strings.TrimRight(v, "/")
+			return optionalURL(v)
+		}},
+	{Env: "LANTERN_LLM_API_KEY", Default: "", Help: "LLM API key (optional for local servers)", Secret: true,
+		set: func(c *Config, v string) error { c.Enrich.LLMAPIKey = v; return nil }},
+	{Env: "LANTERN_LLM_MODEL", Default: "", Help: "model name, e.g. gpt-4o-mini or llama3.1; required with LANTERN_LLM_BASE_URL",
+		set: func(c *Config, v string) error { c.Enrich.LLMModel = v; return nil }},
+	{Env: "LANTERN_LLM_AZURE_API_VERSION", Default: "", Help: "set for Azure OpenAI (base URL .../openai/deployments/NAME), e.g. 2024-10-21",
+		set: func(c *Config, v string) error { c.Enrich.LLMAzureAPIVersion = v; return nil }},
+	{Env: "LANTERN_LLM_CREDITS_PER_1K_TOKENS", Default: "1", Help: "credits charged per 1,000 LLM tokens (prompt + completion, rounded up)",
+		set: func(c *Config, v string) error {
+			n, err := intIn(v, 0, 1_000_000)
+			c.Enrich.LLMCreditsPer1K = int64(n)
+			return err
+		}},
+	{Env: "LANTERN_SEARXNG_URL", Default: "", Help: "SearXNG base URL for web search (deep research), with the json format enabled",
+		set: func(c *Config, v string) error {
+			c.Enrich.SearXNGURL = strings.TrimRight(v, "/")
+			return optionalURL(v)
+		}},
+	{Env: "LANTERN_HUNTER_BASE_URL", Default: "https://api.hunter.io/v2", Help: "Hunter API base URL",
+		set: func(c *Config, v string) error { c.Enrich.HunterBaseURL = strings.TrimRight(v, "/"); return httpURL(v) }},
+	{Env: "LANTERN_HUNTER_API_KEY", Default: "", Help: "Hunter API key: adds Hunter to the email waterfall", Secret: true,
+		set: func(c *Config, v string) error { c.Enrich.HunterAPIKey = v; return nil }},
+	{Env: "LANTERN_PDL_BASE_URL", Default: "https://api.peopledatalabs.com/v5", Help: "People Data Labs API base URL",
+		set: func(c *Config, v string) error { c.Enrich.PDLBaseURL = strings.TrimRight(v, "/"); return httpURL(v) }},
+	{Env: "LANTERN_PDL_API_KEY", Default: "", Help: "People Data Labs API key: adds PDL to the person, email, phone and company waterfalls", Secret: true,
+		set: func(c *Config, v string) error { c.Enrich.PDLAPIKey = v; return nil }},
+	{Env: "LANTERN_RESEARCH_WAIT", Default: "25s", Help: "how long POST /v1/enrich/research waits before answering 202 with an id to poll",
+		set: func(c *Config, v string) (err error) {
+			c.Enrich.ResearchWait, err = durationIn(v, 0, 5*time.Minute)
+			return
+		}},
+	{Env: "LANTERN_RESEARCH_PAGES", Default: "5", Help: "web pages one research run reads at most",
+		set: func(c *Config, v string) (err error) { c.Enrich.ResearchPages, err = intIn(v, 1, 50); return }},
+	{Env: "LANTERN_RESEARCH_BUDGET", Default: "200", Help: "credits one research run may spend at most (a request's max_credits may lower it)",
+		set: func(c *Config, v string) error {
+			n, err := intIn(v, 1, 1_000_000)
+			c.Enrich.ResearchBudget = int64(n)
+			return err
 		}},
 	{Env: "LANTERN_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
 		set: func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
@@ -326,4 +457,87 @@ func cronSpec(v string) error {
 		}
 	}
 	return nil
+}
+
+func floatIn(v string, lo, hi float64) (float64, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0, errors.New("want a number")
+	}
+	if f < lo || f > hi {
+		return 0, fmt.Errorf("want %g to %g", lo, hi)
+	}
+	return f, nil
+}
+
+func optionalURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	return httpURL(v)
+}
+
+func region(v string) error {
+	if len(v) != 2 {
+		return errors.New("want a two-letter ISO 3166 region such as US or GB")
+	}
+	return nil
+}
+
+// parsePrices reads "provider=credits,...".
+func parsePrices(v string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, num, ok := strings.Cut(part, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("%q is not provider=credits", part)
+		}
+		n, err := intIn(strings.TrimSpace(num), 0, 1_000_000)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[strings.TrimSpace(name)] = int64(n)
+	}
+	return out, nil
+}
+
+// parseOrder reads "service=p1,p2;service=p3".
+func parseOrder(v string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, part := range strings.Split(v, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		svc, list, ok := strings.Cut(part, "=")
+		if !ok || strings.TrimSpace(svc) == "" || strings.TrimSpace(list) == "" {
+			return nil, fmt.Errorf("%q is not service=provider,provider", part)
+		}
+		for _, p := range strings.Split(list, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out[strings.TrimSpace(svc)] = append(out[strings.TrimSpace(svc)], p)
+			}
+		}
+	}
+	return out, nil
+}
+
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
