@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -63,6 +64,36 @@ type emailInput struct {
 	}
 }
 
+type aiInput struct {
+	Body struct {
+		RecordID    string          `json:"record_id,omitempty" maxLength:"255" doc:"Your id for the record; enables caching"`
+		Instruction string          `json:"instruction" minLength:"1" maxLength:"4000" doc:"What to produce, e.g. 'Classify the company's industry and buying stage'"`
+		Record      json.RawMessage `json:"record" doc:"The record to work from (any JSON object); it is given to the model as data, never as instructions"`
+		Schema      json.RawMessage `json:"schema" doc:"JSON Schema of the output; the answer is validated against it"`
+		MaxCredits  int64           `json:"max_credits,omitempty" minimum:"0" doc:"The most this request may spend; the model's answer is capped to fit"`
+	}
+}
+
+type companyInput struct {
+	Body struct {
+		EnrichCommon
+		Domain  string `json:"domain,omitempty" maxLength:"253" doc:"The company's domain, e.g. acme.com"`
+		Website string `json:"website,omitempty" maxLength:"2048" doc:"The company's website URL, when domain is not given"`
+		Name    string `json:"name,omitempty" maxLength:"200" doc:"The company name you expect; website_verified checks the site agrees"`
+	}
+}
+
+type personInput struct {
+	Body struct {
+		EnrichCommon
+		PersonFields
+		Email       string `json:"email,omitempty" maxLength:"254"`
+		Phone       string `json:"phone,omitempty" maxLength:"64"`
+		Country     string `json:"country,omitempty" pattern:"^[A-Za-z]{2}$"`
+		LinkedInURL string `json:"linkedin_url,omitempty" maxLength:"2048"`
+	}
+}
+
 // EnrichResponse is every /v1/enrich answer.
 type EnrichResponse struct {
 	Success     bool                     `json:"success"`
@@ -98,6 +129,90 @@ func (s *Server) registerEnrich(a huma.API) {
 			"the pattern and alternatives. Providers: email-pattern, hunter, pdl.",
 		Errors: []int{http.StatusPaymentRequired, http.StatusUnprocessableEntity},
 	}, limits(ratelimit.Sync)), s.enrichEmail)
+	huma.Register(a, op(huma.Operation{
+		OperationID: "enrichCompany", Method: http.MethodPost, Path: "/v1/enrich/company", Tags: []string{"Enrich"},
+		Summary: "Company firmographics from its own website",
+		Description: "Reads the home page, /about and /contact (robots.txt respected, SSRF-safe): name, legal name, " +
+			"description, logo, address, phones, emails, social profiles, founding date, employees, language (JSON-LD, " +
+			"OpenGraph, meta), and website_verified: the domain resolves, TLS is valid, redirects stay on the domain and the " +
+			"name agrees. Providers: website, pdl.",
+		Errors: []int{http.StatusPaymentRequired, http.StatusUnprocessableEntity},
+	}, limits(ratelimit.Sync)), s.enrichCompany)
+	huma.Register(a, op(huma.Operation{
+		OperationID: "enrichPerson", Method: http.MethodPost, Path: "/v1/enrich/person", Tags: []string{"Enrich"},
+		Summary: "Enrich a person",
+		Description: "Composes the providers: the company (its website), then the person's work email, phone, title, " +
+			"LinkedIn and location. Needs a name plus a company, domain or email.",
+		Errors: []int{http.StatusPaymentRequired, http.StatusUnprocessableEntity},
+	}, limits(ratelimit.Sync)), s.enrichPerson)
+	huma.Register(a, op(huma.Operation{
+		OperationID: "enrichAI", Method: http.MethodPost, Path: "/v1/enrich/ai", Tags: []string{"Enrich"},
+		Summary: "Structured AI enrichment",
+		Description: "Gives the instruction and the record to the configured language model and returns data that " +
+			"matches `schema` (validated; an invalid answer is repaired once, then reported). The record is fenced off as " +
+			"data. Tokens are billed at LANTERN_LLM_CREDITS_PER_1K_TOKENS; with max_credits the answer is capped to fit. " +
+			"Without a model configured: 501 not_configured naming LANTERN_LLM_BASE_URL.",
+		Errors: []int{http.StatusPaymentRequired, http.StatusUnprocessableEntity, http.StatusNotImplemented, http.StatusServiceUnavailable},
+	}, limits(ratelimit.Sync)), s.enrichAI)
+}
+
+func (s *Server) enrichCompany(ctx context.Context, in *companyInput) (*enrichOutput, error) {
+	b := in.Body
+	if b.Domain == "" && b.Website == "" {
+		return nil, apperr.Field("body.domain", "give the company's domain (or website)")
+	}
+	return s.runEnrich(ctx, enrich.Company, b.EnrichCommon, enrich.Record{"domain": b.Domain, "website": b.Website, "company": b.Name})
+}
+
+func (s *Server) enrichPerson(ctx context.Context, in *personInput) (*enrichOutput, error) {
+	b := in.Body
+	named := b.FirstName != "" || b.LastName != "" || b.FullName != ""
+	if !named && b.Email == "" && b.LinkedInURL == "" {
+		return nil, apperr.Field("body.first_name", "give the person's name (first_name and last_name, or full_name), or their email or linkedin_url")
+	}
+	if b.Company == "" && b.Domain == "" && b.Website == "" && b.Email == "" && b.LinkedInURL == "" {
+		return nil, apperr.Field("body.domain", "give where the person works: domain, website or company (or their email)")
+	}
+	if s.enrich == nil {
+		return nil, apperr.New(apperr.Unavailable, "enrichment is not set up on this server")
+	}
+	rec := personRecord(b.PersonFields)
+	rec["email"], rec["phone"], rec["country"], rec["linkedin_url"] = b.Email, b.Phone, strings.ToUpper(b.Country), b.LinkedInURL
+	if err := enrich.ValidateRecord(rec, s.region(b.EnrichCommon)); err != nil {
+		return nil, err
+	}
+	p := PrincipalFrom(ctx)
+	out, err := s.enrich.Person(ctx, enrich.Job{OrgID: p.OrgID, APIKeyID: &p.KeyID, RequestID: RequestIDFrom(ctx),
+		RecordID: b.RecordID, Record: rec, MaxCredits: b.MaxCredits, Options: b.options()})
+	if err != nil {
+		return nil, err
+	}
+	return s.enrichAnswer(ctx, enrich.Person, b.RecordID, out)
+}
+
+func (s *Server) enrichAI(ctx context.Context, in *aiInput) (*enrichOutput, error) {
+	b := in.Body
+	if !isJSONObject(b.Record) {
+		return nil, apperr.Field("body.record", "must be a JSON object")
+	}
+	if !isJSONObject(b.Schema) {
+		return nil, apperr.Field("body.schema", "must be a JSON Schema object")
+	}
+	if s.enrich == nil {
+		return nil, apperr.New(apperr.Unavailable, "enrichment is not set up on this server")
+	}
+	p := PrincipalFrom(ctx)
+	out, err := s.enrich.AI(ctx, enrich.AIJob{OrgID: p.OrgID, APIKeyID: &p.KeyID, RequestID: RequestIDFrom(ctx),
+		RecordID: b.RecordID, Instruction: b.Instruction, Record: b.Record, Schema: b.Schema, MaxCredits: b.MaxCredits})
+	if err != nil {
+		return nil, err
+	}
+	return s.enrichAnswer(ctx, enrich.AI, b.RecordID, out)
+}
+
+func isJSONObject(raw json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	return len(raw) > 0 && json.Unmarshal(raw, &m) == nil && m != nil
 }
 
 func (s *Server) enrichEmail(ctx context.Context, in *emailInput) (*enrichOutput, error) {
@@ -125,6 +240,14 @@ func (s *Server) enrichPhone(ctx context.Context, in *phoneInput) (*enrichOutput
 	return s.runEnrich(ctx, enrich.Phone, b.EnrichCommon, rec)
 }
 
+// region is the default region for phones: the request's, else the server's.
+func (s *Server) region(c EnrichCommon) string {
+	if c.Options != nil && c.Options.DefaultRegion != "" {
+		return strings.ToUpper(c.Options.DefaultRegion)
+	}
+	return s.cfg.Enrich.DefaultRegion
+}
+
 func personRecord(p PersonFields) enrich.Record {
 	return enrich.Record{"first_name": p.FirstName, "last_name": p.LastName, "full_name": p.FullName,
 		"company": p.Company, "domain": p.Domain, "website": p.Website}
@@ -134,6 +257,9 @@ func personRecord(p PersonFields) enrich.Record {
 func (s *Server) runEnrich(ctx context.Context, service string, c EnrichCommon, rec enrich.Record) (*enrichOutput, error) {
 	if s.enrich == nil {
 		return nil, apperr.New(apperr.Unavailable, "enrichment is not set up on this server")
+	}
+	if err := enrich.ValidateRecord(rec, s.region(c)); err != nil {
+		return nil, err
 	}
 	p := PrincipalFrom(ctx)
 	out, err := s.enrich.Run(ctx, enrich.Job{OrgID: p.OrgID, APIKeyID: &p.KeyID, RequestID: RequestIDFrom(ctx),

@@ -28,6 +28,8 @@ func dnsServer(t *testing.T) string {
 		switch {
 		case q.Name == "acme.test." && q.Qtype == dns.TypeMX:
 			m.Answer = append(m.Answer, &dns.MX{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeMX, Class: dns.ClassINET, Ttl: 60}, Preference: 10, Mx: "mx.acme.test."})
+		case q.Name == "acme.test." && q.Qtype == dns.TypeA:
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 0, 1)})
 		case strings.HasSuffix(q.Name, "acme.test."):
 			// exists, no records of this type
 		default:

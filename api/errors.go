@@ -103,7 +103,7 @@ func newProblem(ctx context.Context, status int, msg string, errs ...error) *Pro
 		}
 		var d huma.ErrorDetailer
 		if errors.As(err, &d) {
-			details = append(details, d.ErrorDetail())
+			details = append(details, namedField(d.ErrorDetail()))
 			continue
 		}
 		if status >= 500 {
@@ -128,6 +128,19 @@ func newProblem(ctx context.Context, status int, msg string, errs ...error) *Pro
 		p.Detail = msg
 	}
 	return p
+}
+
+// namedField points a missing-property error at the property itself ("body.instruction")
+// rather than at its parent ("body"), so that every error names the field a client must fix.
+func namedField(d *huma.ErrorDetail) *huma.ErrorDetail {
+	if prop, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
+		if name, ok := strings.CutSuffix(prop, " to be present"); ok {
+			c := *d
+			c.Location = d.Location + "." + name
+			return &c
+		}
+	}
+	return d
 }
 
 // describe names each invalid field: "query.limit: expected number <= 10000".

@@ -115,6 +115,7 @@ func (s *Server) Register(a huma.API) {
 	s.registerCredits(a)
 	s.registerLogs(a)
 	s.registerEnrich(a)
+	s.registerResearch(a)
 	documentHeaders(a)
 }
 

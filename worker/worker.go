@@ -15,12 +15,14 @@ import (
 
 	"github.com/lanternhq/lantern/activities"
 	"github.com/lanternhq/lantern/internal/config"
+	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/workflows"
 )
 
 // Deps are the clients the activities use.
 type Deps struct {
-	DB *bun.DB
+	DB     *bun.DB
+	Enrich *enrich.Engine
 }
 
 // New returns a worker with every workflow and activity registered; Run starts it.
@@ -34,6 +36,8 @@ func New(cfg *config.Config, c client.Client, d Deps) sdkworker.Worker {
 func Register(r sdkworker.Registry, cfg *config.Config, d Deps) {
 	r.RegisterWorkflow(workflows.RetentionWorkflow)
 	r.RegisterActivity(&activities.Retention{DB: d.DB, DefaultDays: cfg.LogRetentionDays})
+	r.RegisterWorkflow(workflows.ResearchWorkflow)
+	r.RegisterActivity(&activities.Research{Engine: d.Enrich})
 }
 
 // Run ensures the schedules, then runs the worker until ctx ends.

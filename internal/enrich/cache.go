@@ -25,6 +25,23 @@ func inputHash(job Job) []byte {
 	return h[:]
 }
 
+// Cached returns the stored answer for a job with a record id, or nil; for jobs that do not
+// run through Run (deep research is a workflow).
+func (e *Engine) Cached(ctx context.Context, job Job) (*Outcome, error) {
+	if job.RecordID == "" {
+		return nil, nil
+	}
+	return e.cached(ctx, job, inputHash(job))
+}
+
+// Store keeps the answer of a job with a record id.
+func (e *Engine) Store(ctx context.Context, job Job, out *Outcome) error {
+	if job.RecordID == "" {
+		return nil
+	}
+	return e.store(ctx, job, inputHash(job), out)
+}
+
 // cached returns the stored answer for the job, or nil. A cached answer costs nothing and
 // tried no provider now, so it carries no attempts.
 func (e *Engine) cached(ctx context.Context, job Job, key []byte) (*Outcome, error) {

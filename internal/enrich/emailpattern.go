@@ -7,7 +7,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/lanternhq/lantern/internal/apperr"
 	"github.com/lanternhq/lantern/internal/enrich/email"
 )
 
@@ -51,9 +50,6 @@ func (p EmailPattern) Enrich(ctx context.Context, in Input) (map[string]Result, 
 	res, err := email.Find(ctx, email.FindInput{FirstName: rec["first_name"], LastName: rec["last_name"],
 		FullName: rec["full_name"], Domain: domain, Known: ks, Resolver: p.Resolver, SMTP: smtp})
 	if err != nil {
-		if ae, ok := apperr.As(err); ok && ae.Code == apperr.Invalid {
-			ae.Field = "body." + ae.Field
-		}
 		return nil, err
 	}
 	if res.Status == email.StatusValid {
@@ -67,13 +63,6 @@ func (p EmailPattern) Enrich(ctx context.Context, in Input) (map[string]Result, 
 }
 
 func (p EmailPattern) verify(ctx context.Context, in Input, addr string, smtp *email.Verifier) (map[string]Result, error) {
-	if _, err := email.Parse(addr); err != nil {
-		msg := err.Error()
-		if ae, ok := apperr.As(err); ok {
-			msg = ae.Message
-		}
-		return nil, apperr.Field("body.email", "%s", msg)
-	}
 	res, err := email.Verify(ctx, addr, p.Resolver, smtp)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 
 	"github.com/lanternhq/lantern/internal/apperr"
 	"github.com/lanternhq/lantern/internal/credits"
+	"github.com/lanternhq/lantern/internal/enrich/search"
+	"github.com/lanternhq/lantern/internal/enrich/web"
 )
 
 // Plan is a service's waterfall: the fields it fills, most important first (the first is the
@@ -32,6 +34,9 @@ type Engine struct {
 	Threshold    float64
 	CacheTTL     time.Duration
 	StepTimeout  time.Duration
+	LLMConfig    LLMConfig
+	Web          *web.Fetcher   // SSRF-safe fetcher for the website provider and research
+	Search       *search.Client // nil: web search is not configured
 	Now          func() time.Time
 }
 
@@ -180,22 +185,22 @@ func (e *Engine) supplies(name, field string) bool {
 // unconfiguredSupplies lets the waterfall show a vendor that is not configured at the place it
 // would have run, so the caller sees which setting would add it.
 var unconfiguredSupplies = map[string][]string{
-	"hunter": {"email"},
-	"pdl":    {"email", "phone", "title", "linkedin_url", "name", "industry", "employees", "founded", "location"},
+	"hunter": Hunter{}.Supplies(),
+	"pdl":    PDL{}.Supplies(),
 }
 
 // step calls one provider under the step timeout. A provider failure is recorded in the
-// attempt and the waterfall goes on; only a client mistake (invalid_input) ends the job.
+// attempt and the waterfall goes on. The caller's own input is validated before a job runs
+// (ValidateRecord), so a provider's invalid_input is about a value another provider found,
+// and is that step's failure too.
 func (e *Engine) step(ctx context.Context, p Provider, job Job, rec Record) (Attempt, map[string]Result, error) {
 	a := Attempt{Provider: p.Name()}
 	sctx, cancel := context.WithTimeout(ctx, e.StepTimeout)
 	defer cancel()
 	start := time.Now()
-	found, err := p.Enrich(sctx, Input{OrgID: job.OrgID, Record: rec, Options: job.Options})
+	found, err := p.Enrich(sctx, Input{OrgID: job.OrgID, Service: job.Service, Record: rec, Options: job.Options})
 	a.TookMS = time.Since(start).Milliseconds()
 	switch {
-	case apperr.Is(err, apperr.Invalid):
-		return a, nil, err
 	case err != nil && ctx.Err() != nil:
 		return a, nil, ctx.Err() // the caller went away
 	case errors.Is(err, context.DeadlineExceeded) || sctx.Err() != nil:

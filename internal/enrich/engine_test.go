@@ -118,12 +118,13 @@ func TestWaterfallShowsUnconfiguredFailedAndBudget(t *testing.T) {
 	}
 }
 
-func TestInvalidInputEndsTheJob(t *testing.T) {
-	bad := &stub{name: "bad", err: apperr.Field("body.email", "is not an address"), supplies: []string{"email"}}
-	e, tn := engine(t, bad)
-	_, err := e.Run(context.Background(), Job{OrgID: tn.OrgID, RequestID: "r", Service: "email"})
-	if ae, ok := apperr.As(err); !ok || ae.Field != "body.email" {
-		t.Fatalf("err = %v", err)
+func TestAProviderRejectingAFoundValueFailsOnlyItsStep(t *testing.T) {
+	bad := &stub{name: "bad", err: apperr.Field("domain", "is not a company domain"), supplies: []string{"email"}}
+	good := &stub{name: "good", fields: map[string]Result{"email": res("a@x.com", 0.9, "good")}}
+	e, tn := engine(t, bad, good)
+	out, err := e.Run(context.Background(), Job{OrgID: tn.OrgID, RequestID: "r", Service: "email"})
+	if err != nil || out.Attempts[0].Status != "error" || out.Attempts[0].Error != "is not a company domain" || out.Value("email") != "a@x.com" {
+		t.Fatalf("%+v %v", out, err)
 	}
 }
 

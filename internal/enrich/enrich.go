@@ -65,6 +65,7 @@ type Options struct {
 // Input is what a provider gets.
 type Input struct {
 	OrgID   uuid.UUID
+	Service string // the service asking, for providers that answer differently per service
 	Record  Record
 	Options Options
 }

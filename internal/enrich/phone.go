@@ -112,8 +112,7 @@ func phoneConfidence(p PhoneInfo) float64 {
 }
 
 // PhoneParser is the "libphonenumber" provider: it parses, validates and describes the phone
-// the caller gave. A phone that is not a number at all is the caller's mistake (a 4xx naming
-// body.phone), not an empty result.
+// the caller gave (ValidateRecord has already refused one that is not a number at all).
 type PhoneParser struct{ DefaultRegion string }
 
 func (PhoneParser) Name() string       { return "libphonenumber" }
@@ -126,7 +125,7 @@ func (p PhoneParser) Enrich(_ context.Context, in Input) (map[string]Result, err
 	}
 	info, err := ParsePhone(raw, regionOf(in, p.DefaultRegion))
 	if err != nil {
-		return nil, apperr.Field("body.phone", "%s", err.Error())
+		return nil, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
 	return map[string]Result{"phone": {Value: info, Confidence: phoneConfidence(info),
 		Source: Source{Provider: "libphonenumber", Method: "parse"}, ObservedAt: time.Now().UTC()}}, nil

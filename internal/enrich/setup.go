@@ -1,14 +1,21 @@
 package enrich
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/lanternhq/lantern/internal/config"
 	"github.com/lanternhq/lantern/internal/enrich/email"
+	"github.com/lanternhq/lantern/internal/enrich/llm"
+	"github.com/lanternhq/lantern/internal/enrich/search"
+	"github.com/lanternhq/lantern/internal/enrich/vendors"
+	"github.com/lanternhq/lantern/internal/enrich/web"
 )
 
 // DefaultPrices are credits per provider step that finds something.
@@ -18,6 +25,8 @@ var DefaultPrices = map[string]int64{
 	"email-pattern":  1,
 	"hunter":         5,
 	"pdl":            10,
+	"search":         1, // one web search of a research run
+	"research-fetch": 1, // one page read by a research run, before its tokens
 }
 
 // DefaultPlans are each service's fields and provider order: local providers first, vendors
@@ -56,15 +65,49 @@ func New(db bun.IDB, c config.EnrichConfig) (*Engine, error) {
 	}
 	e.add(PhoneParser{DefaultRegion: c.DefaultRegion})
 
-	var resolver email.Resolver = net.DefaultResolver
+	dns := net.DefaultResolver
 	if c.DNSServer != "" {
-		resolver = email.NewResolver(c.DNSServer)
+		dns = email.NewResolver(c.DNSServer)
 	}
 	var smtp *email.Verifier
 	if c.SMTPVerify {
 		smtp = &email.Verifier{Port: c.SMTPPort, HeloName: c.SMTPHelo, MailFrom: c.SMTPFrom, Timeout: 10 * time.Second}
 	}
-	e.add(EmailPattern{DB: db, Resolver: resolver, SMTP: smtp})
+	e.add(EmailPattern{DB: db, Resolver: dns, SMTP: smtp})
+
+	e.Web = web.New(web.Config{UserAgent: c.UserAgent, Timeout: c.FetchTimeout, MaxBytes: c.FetchMaxBytes,
+		AllowPrivate: c.FetchAllow, LookupIP: func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return dns.LookupNetIP(ctx, "ip", host)
+		}})
+	e.add(Website{Fetcher: e.Web, DefaultRegion: c.DefaultRegion})
+	if c.HunterAPIKey != "" {
+		h, err := vendors.NewHunter(vendors.Config{BaseURL: c.HunterBaseURL, APIKey: c.HunterAPIKey})
+		if err != nil {
+			return nil, fmt.Errorf("LANTERN_HUNTER_BASE_URL: %w", err)
+		}
+		e.add(Hunter{Client: h})
+	} else {
+		e.Unconfigured["hunter"] = "LANTERN_HUNTER_API_KEY"
+	}
+	if c.PDLAPIKey != "" {
+		p, err := vendors.NewPDL(vendors.Config{BaseURL: c.PDLBaseURL, APIKey: c.PDLAPIKey})
+		if err != nil {
+			return nil, fmt.Errorf("LANTERN_PDL_BASE_URL: %w", err)
+		}
+		e.add(PDL{Client: p, DefaultRegion: c.DefaultRegion})
+	} else {
+		e.Unconfigured["pdl"] = "LANTERN_PDL_API_KEY"
+	}
+	if c.SearXNGURL != "" {
+		sc, err := search.New(search.Config{BaseURL: c.SearXNGURL})
+		if err != nil {
+			return nil, fmt.Errorf("LANTERN_SEARXNG_URL: %w", err)
+		}
+		e.Search = sc
+	}
+
+	e.LLMConfig = LLMConfig{CreditsPer1K: c.LLMCreditsPer1K, Config: llm.Config{
+		BaseURL: c.LLMBaseURL, APIKey: c.LLMAPIKey, Model: c.LLMModel, AzureAPIVersion: c.LLMAzureAPIVersion}}
 	return e, nil
 }
 

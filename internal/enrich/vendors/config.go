@@ -1,0 +1,61 @@
+package vendors
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Public API roots, for configuration defaults. New* do not default them: an operator who
+// sets only a key gets these from the config layer, and tests point at httptest servers.
+const (
+	DefaultHunterBaseURL = "https://api.hunter.io/v2"
+	DefaultPDLBaseURL    = "https://api.peopledatalabs.com/v5"
+)
+
+// Config selects one vendor account.
+type Config struct {
+	BaseURL    string       // e.g. DefaultHunterBaseURL
+	APIKey     string       // required
+	HTTPClient *http.Client // defaults to a client with a 30-second timeout
+	Retry      RetryPolicy
+}
+
+const maxResponseBytes = 4 << 20
+
+// newTransport checks cfg and returns the API root without a trailing slash.
+func newTransport(service string, cfg Config) (*url.URL, *transport, error) {
+	base := strings.TrimSpace(cfg.BaseURL)
+	if base == "" {
+		return nil, nil, missing(service, "BaseURL")
+	}
+	if strings.TrimSpace(cfg.APIKey) == "" {
+		return nil, nil, missing(service, "APIKey")
+	}
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, nil, &ConfigError{Service: service, Field: "BaseURL", Problem: "must be an http(s) URL"}
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return u, &transport{
+		service: service,
+		hc:      hc,
+		secret:  cfg.APIKey,
+		retry:   cfg.Retry.normalized(),
+		maxBody: maxResponseBytes,
+		sleep:   sleepCtx,
+	}, nil
+}
+
+// endpoint joins base and path and sets the query.
+func endpoint(base *url.URL, path string, q url.Values) string {
+	u := *base
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawPath = ""
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,4 @@
+package workflows
+
+// PickPages exposes the page choice of research to the tests.
+var PickPages = pickPages
