@@ -9,7 +9,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/lanternhq/lantern/internal/apperr"
-	"github.com/lanternhq/lantern/internal/credits"
 	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/ratelimit"
 )
@@ -108,7 +107,8 @@ type EnrichResponse struct {
 }
 
 type enrichOutput struct {
-	CreditsRemaining int64 `header:"X-Credits-Remaining"`
+	// The balance after this request's debits; without debits the gate's value stands.
+	CreditsRemaining *int64 `header:"X-Credits-Remaining"`
 	Body             EnrichResponse
 }
 
@@ -270,16 +270,12 @@ func (s *Server) runEnrich(ctx context.Context, service string, c EnrichCommon, 
 	return s.enrichAnswer(ctx, service, c.RecordID, out)
 }
 
-func (s *Server) enrichAnswer(ctx context.Context, service, recordID string, out *enrich.Outcome) (*enrichOutput, error) {
-	balance, err := credits.Balance(ctx, s.db, PrincipalFrom(ctx).OrgID)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) enrichAnswer(_ context.Context, service, recordID string, out *enrich.Outcome) (*enrichOutput, error) {
 	data := map[string]any{}
 	for f, r := range out.Fields {
 		data[f] = r.Value
 	}
-	return &enrichOutput{CreditsRemaining: balance, Body: EnrichResponse{
+	return &enrichOutput{CreditsRemaining: out.Balance, Body: EnrichResponse{
 		Success: true, Service: service, RecordID: recordID, Cached: out.Cached, CreditsUsed: out.CreditsUsed,
 		Confidence: out.Confidence, Data: data, Fields: out.Fields, Providers: out.Attempts,
 	}}, nil

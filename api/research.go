@@ -52,7 +52,7 @@ type ResearchResponse struct {
 
 type researchOutput struct {
 	Status           int
-	CreditsRemaining int64 `header:"X-Credits-Remaining"`
+	CreditsRemaining *int64 `header:"X-Credits-Remaining"`
 	Body             ResearchResponse
 }
 
@@ -216,7 +216,12 @@ func (s *Server) researchAnswer(ctx context.Context, id string, status int, stat
 			state = st
 		}
 	}
-	r := &researchOutput{Status: status, CreditsRemaining: ans.CreditsRemaining,
+	// The run's debits happened in the worker; read the balance they left.
+	balance, err := credits.Balance(ctx, s.db, PrincipalFrom(ctx).OrgID)
+	if err != nil {
+		return nil, err
+	}
+	r := &researchOutput{Status: status, CreditsRemaining: &balance,
 		Body: ResearchResponse{EnrichResponse: ans.Body, ID: id, Status: state, Progress: prog}}
 	if id != "" {
 		r.Body.StatusURL = s.cfg.PublicURL + "/v1/enrich/research/" + id

@@ -54,7 +54,7 @@ func New(d Deps) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{
+	s := &Server{
 		cfg:      d.Config,
 		db:       d.DB,
 		temporal: d.Temporal,
@@ -65,6 +65,10 @@ func New(d Deps) *Server {
 		limiter:  ratelimit.New(d.DB, now),
 		idem:     idempotency.New(d.DB, d.Config.IdempotencyTTL, now),
 	}
+	if d.Enrich != nil && d.Enrich.Ledger != nil {
+		d.Enrich.Ledger.Watch(s.limiter.NoteBalance)
+	}
+	return s
 }
 
 // Listen keeps the key cache in step with revocations made by any process, until ctx ends.

@@ -124,13 +124,13 @@ type LogRetentionSetting struct {
 type EnrichCache struct {
 	bun.BaseModel `bun:"table:enrich_cache"`
 
-	OrgID     uuid.UUID       `bun:"org_id,pk,type:uuid"`
-	Service   string          `bun:"service,pk"`
-	RecordID  string          `bun:"record_id,pk"`
-	InputHash []byte          `bun:"input_hash,pk"`
-	Response  json.RawMessage `bun:"response,type:jsonb,notnull"`
-	CreatedAt time.Time       `bun:"created_at,notnull,default:now()"`
-	ExpiresAt time.Time       `bun:"expires_at,notnull"`
+	OrgID     uuid.UUID `bun:"org_id,pk,type:uuid"`
+	Service   string    `bun:"service,pk"`
+	RecordID  string    `bun:"record_id,pk"`
+	InputHash []byte    `bun:"input_hash,pk"`
+	Response  []byte    `bun:"response,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull,default:now()"`
+	ExpiresAt time.Time `bun:"expires_at,notnull"`
 }
 
 type KnownEmail struct {

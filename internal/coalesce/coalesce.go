@@ -8,48 +8,61 @@ package coalesce
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
 
-// Func runs one batch of n callers for key and returns one result per caller, in arrival order.
-type Func[K comparable, R any] func(ctx context.Context, key K, n int) ([]R, error)
+// Func runs one batch for key: ins holds each caller's input in arrival order, and it returns
+// one result per caller, in the same order.
+type Func[K comparable, I, R any] func(ctx context.Context, key K, ins []I) ([]R, error)
 
 // Coalescer runs Func for batches of callers.
-type Coalescer[K comparable, R any] struct {
-	run     Func[K, R]
-	timeout time.Duration
+type Coalescer[K comparable, I, R any] struct {
+	run      Func[K, I, R]
+	timeout  time.Duration
+	inFlight int
 
 	mu   sync.Mutex
-	open map[K]*batch[R] // the batch still taking callers, per key
-	busy map[K]bool      // whether a batch for the key is running
+	open map[K]*batch[I, R] // the batch still taking callers, per key
+	busy map[K]int          // how many batches of the key are running
 }
 
-type batch[R any] struct {
-	n    int
+type batch[I, R any] struct {
+	ins  []I
 	done chan struct{}
 	res  []R
 	err  error
 }
 
-// New returns a Coalescer; each batch runs with its own timeout, since it serves many callers
-// and must not die with the first one's context.
-func New[K comparable, R any](run Func[K, R], timeout time.Duration) *Coalescer[K, R] {
-	return &Coalescer[K, R]{run: run, timeout: timeout, open: map[K]*batch[R]{}, busy: map[K]bool{}}
+// New returns a Coalescer running one batch per key at a time; each batch runs with its own
+// timeout, since it serves many callers and must not die with the first one's context.
+func New[K comparable, I, R any](run Func[K, I, R], timeout time.Duration) *Coalescer[K, I, R] {
+	return NewPipelined(run, timeout, 1)
 }
 
-// Do joins the next batch for key and returns this caller's result.
-func (c *Coalescer[K, R]) Do(ctx context.Context, key K) (R, error) {
+// NewPipelined lets up to inFlight batches of one key run at once. Where batches need not
+// follow each other (independent reads and writes), this keeps the database busy while a
+// batch's answer travels back, instead of idling between batches.
+func NewPipelined[K comparable, I, R any](run Func[K, I, R], timeout time.Duration, inFlight int) *Coalescer[K, I, R] {
+	return &Coalescer[K, I, R]{run: run, timeout: timeout, inFlight: max(1, inFlight),
+		open: map[K]*batch[I, R]{}, busy: map[K]int{}}
+}
+
+// Do joins the next batch for key with this caller's input and returns this caller's result.
+func (c *Coalescer[K, I, R]) Do(ctx context.Context, key K, in I) (R, error) {
 	c.mu.Lock()
 	b := c.open[key]
 	if b == nil {
-		b = &batch[R]{done: make(chan struct{})}
+		b = &batch[I, R]{done: make(chan struct{})}
 		c.open[key] = b
 	}
-	i := b.n
-	b.n++
-	start := !c.busy[key]
-	c.busy[key] = true
+	i := len(b.ins)
+	b.ins = append(b.ins, in)
+	start := c.busy[key] < c.inFlight
+	if start {
+		c.busy[key]++
+	}
 	c.mu.Unlock()
 	if start {
 		go c.drain(key)
@@ -68,12 +81,14 @@ func (c *Coalescer[K, R]) Do(ctx context.Context, key K) (R, error) {
 }
 
 // drain runs batches for key until no caller is waiting.
-func (c *Coalescer[K, R]) drain(key K) {
+func (c *Coalescer[K, I, R]) drain(key K) {
 	for {
 		c.mu.Lock()
 		b := c.open[key]
 		if b == nil {
-			delete(c.busy, key)
+			if c.busy[key]--; c.busy[key] == 0 {
+				delete(c.busy, key)
+			}
 			c.mu.Unlock()
 			return
 		}
@@ -81,17 +96,13 @@ func (c *Coalescer[K, R]) drain(key K) {
 		c.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-		b.res, b.err = c.run(ctx, key, b.n)
+		b.res, b.err = c.run(ctx, key, b.ins)
 		cancel()
-		if b.err == nil && len(b.res) != b.n {
+		if b.err == nil && len(b.res) != len(b.ins) {
 			b.err = errShort
 		}
 		close(b.done)
 	}
 }
 
-type shortError struct{}
-
-func (shortError) Error() string { return "coalesce: batch returned fewer results than callers" }
-
-var errShort error = shortError{}
+var errShort = errors.New("coalesce: batch returned fewer results than callers")

@@ -12,7 +12,8 @@ import (
 func TestBatchesConcurrentCallersAndKeepsOrder(t *testing.T) {
 	var runs atomic.Int32
 	release := make(chan struct{})
-	c := New(func(ctx context.Context, key string, n int) ([]int, error) {
+	c := New(func(ctx context.Context, key string, ins []struct{}) ([]int, error) {
+		n := len(ins)
 		if runs.Add(1) == 1 {
 			<-release // hold the first batch so the others pile up behind it
 		}
@@ -23,13 +24,13 @@ func TestBatchesConcurrentCallersAndKeepsOrder(t *testing.T) {
 		return out, nil
 	}, time.Second)
 	first := make(chan int)
-	go func() { r, _ := c.Do(context.Background(), "k"); first <- r }()
+	go func() { r, _ := c.Do(context.Background(), "k", struct{}{}); first <- r }()
 	time.Sleep(50 * time.Millisecond)
 	var wg sync.WaitGroup
 	got := make([]int, 20)
 	for i := range 20 {
 		wg.Go(func() {
-			r, err := c.Do(context.Background(), "k")
+			r, err := c.Do(context.Background(), "k", struct{}{})
 			if err != nil {
 				t.Error(err)
 			}
@@ -56,7 +57,8 @@ func TestBatchesConcurrentCallersAndKeepsOrder(t *testing.T) {
 
 func TestCallAfterABatchStartedGetsAFreshRun(t *testing.T) {
 	var value atomic.Int32
-	c := New(func(ctx context.Context, key int, n int) ([]int32, error) {
+	c := New(func(ctx context.Context, key int, ins []struct{}) ([]int32, error) {
+		n := len(ins)
 		out := make([]int32, n)
 		for i := range out {
 			out[i] = value.Load()
@@ -65,7 +67,7 @@ func TestCallAfterABatchStartedGetsAFreshRun(t *testing.T) {
 	}, time.Second)
 	for i := range int32(5) {
 		value.Store(i)
-		if r, _ := c.Do(context.Background(), 1); r != i {
+		if r, _ := c.Do(context.Background(), 1, struct{}{}); r != i {
 			t.Fatalf("got %d, want %d: a result older than the call", r, i)
 		}
 	}
@@ -73,25 +75,27 @@ func TestCallAfterABatchStartedGetsAFreshRun(t *testing.T) {
 
 func TestErrorsReachEveryCallerAndKeysAreIndependent(t *testing.T) {
 	boom := errors.New("boom")
-	c := New(func(ctx context.Context, key string, n int) ([]int, error) {
+	c := New(func(ctx context.Context, key string, ins []struct{}) ([]int, error) {
+		n := len(ins)
 		if key == "bad" {
 			return nil, boom
 		}
 		return make([]int, n), nil
 	}, time.Second)
-	if _, err := c.Do(context.Background(), "bad"); !errors.Is(err, boom) {
+	if _, err := c.Do(context.Background(), "bad", struct{}{}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := c.Do(context.Background(), "good"); err != nil {
+	if _, err := c.Do(context.Background(), "good", struct{}{}); err != nil {
 		t.Fatalf("good key: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	slow := New(func(ctx context.Context, key string, n int) ([]int, error) {
+	slow := New(func(ctx context.Context, key string, ins []struct{}) ([]int, error) {
+		n := len(ins)
 		time.Sleep(100 * time.Millisecond)
 		return make([]int, n), nil
 	}, time.Second)
-	if _, err := slow.Do(ctx, "x"); !errors.Is(err, context.Canceled) {
+	if _, err := slow.Do(ctx, "x", struct{}{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/lanternhq/lantern/internal/apperr"
+	"github.com/lanternhq/lantern/internal/coalesce"
 	"github.com/lanternhq/lantern/schema"
 )
 
@@ -71,12 +72,15 @@ func Refund(ctx context.Context, db bun.IDB, c Charge) (Result, error) {
 	if err := c.validate(); err != nil {
 		return Result{}, err
 	}
-	debit, found, err := find(ctx, db, c.OrgID, KindDebit, c.RequestID, c.Step)
+	var debit schema.CreditEntry
+	err := db.NewSelect().Model(&debit).
+		Where("org_id = ? AND kind = ? AND request_id = ? AND step = ?", c.OrgID, KindDebit, c.RequestID, c.Step).
+		Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Result{}, apperr.New(apperr.NotFound, "no debit for request %q step %q", c.RequestID, c.Step)
+	}
 	if err != nil {
 		return Result{}, err
-	}
-	if !found {
-		return Result{}, apperr.New(apperr.NotFound, "no debit for request %q step %q", c.RequestID, c.Step)
 	}
 	if c.Amount > -debit.Amount {
 		return Result{}, apperr.Field("amount", "refund of %d exceeds the debit of %d", c.Amount, -debit.Amount)
@@ -116,80 +120,149 @@ func (c Charge) validate() error {
 	return nil
 }
 
-// write moves the balance by delta and appends the ledger entry in one transaction. The
-// balance update comes first: it takes the org's row lock, so concurrent writers queue there
-// and each sees the balance the previous one left.
-func write(ctx context.Context, db bun.IDB, c Charge, kind string, delta int64) (Result, error) {
-	var res Result
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var balance int64
-		q := tx.NewUpdate().Model((*schema.CreditBalance)(nil)).
-			Set("balance = balance + ?", delta).
-			Set("updated_at = now()").
-			Where("org_id = ?", c.OrgID)
-		if delta < 0 {
-			q = q.Where("balance >= ?", -delta)
-		}
-		err := q.Returning("balance").Scan(ctx, &balance)
-		if errors.Is(err, sql.ErrNoRows) {
-			// Either the org has no balance row or it cannot cover the debit; a retried debit
-			// that already went through must still answer as a duplicate, not as a refusal.
-			if prior, ok, perr := find(ctx, tx, c.OrgID, kind, c.RequestID, c.Step); perr != nil {
-				return perr
-			} else if ok {
-				res = Result{Entry: prior, Balance: 0, Duplicate: true}
-				res.Balance, err = Balance(ctx, tx, c.OrgID)
-				return err
-			}
-			current, berr := Balance(ctx, tx, c.OrgID)
-			if berr != nil {
-				return berr
-			}
-			return &apperr.Error{Code: apperr.InsufficientCredits,
-				Message: fmt.Sprintf("this needs %d credits and %d remain", -delta, current)}
-		}
-		if err != nil {
-			return err
-		}
-		entry := schema.CreditEntry{
-			OrgID: c.OrgID, APIKeyID: c.APIKeyID, Kind: kind, RequestID: c.RequestID, Step: c.Step,
-			Service: c.Service, Amount: delta, BalanceAfter: balance, Memo: c.Memo,
-		}
-		ins, err := tx.NewInsert().Model(&entry).
-			On("CONFLICT (org_id, kind, request_id, step) DO NOTHING").
-			Returning("*").Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := ins.RowsAffected(); n == 0 {
-			// Already applied: undo the balance move by rolling back, and report the original.
-			prior, _, err := find(ctx, tx, c.OrgID, kind, c.RequestID, c.Step)
-			if err != nil {
-				return err
-			}
-			res = Result{Entry: prior, Balance: balance - delta, Duplicate: true}
-			return errDuplicate
-		}
-		res = Result{Entry: entry, Balance: balance}
-		return nil
-	})
-	if errors.Is(err, errDuplicate) {
-		return res, nil
-	}
-	return res, err
+// entry is one ledger write asked of credit_apply.
+type entry struct {
+	charge Charge
+	kind   string
+	delta  int64
 }
 
-var errDuplicate = errors.New("duplicate ledger entry")
+// credit_apply (see the migrations) for one org's batch of entries, in Postgres' parameter
+// style for the prepared statement of the hot path and in bun's for any bun.IDB.
+const (
+	applySQL = "SELECT idx, entry_id, balance_after, created_at, duplicate, refused FROM credit_apply($1, $2, $3, $4, $5, $6, $7, $8)"
+	applyBun = "SELECT idx, entry_id, balance_after, created_at, duplicate, refused FROM credit_apply(?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
-func find(ctx context.Context, db bun.IDB, orgID uuid.UUID, kind, requestID, step string) (schema.CreditEntry, bool, error) {
-	var e schema.CreditEntry
-	err := db.NewSelect().Model(&e).
-		Where("org_id = ? AND kind = ? AND request_id = ? AND step = ?", orgID, kind, requestID, step).
-		Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, false, nil
+// queryer runs credit_apply with its arguments.
+type queryer func(ctx context.Context, args ...any) (*sql.Rows, error)
+
+// inDB runs credit_apply through any bun.IDB (a transaction included).
+func inDB(db bun.IDB) queryer {
+	return func(ctx context.Context, args ...any) (*sql.Rows, error) {
+		return db.QueryContext(ctx, applyBun, args...)
 	}
-	return e, err == nil, err
+}
+
+// apply writes entries of one org in one statement and returns one result per entry; a
+// refused one is an insufficient_credits error in errs.
+func apply(ctx context.Context, q queryer, org uuid.UUID, es []entry) ([]Result, []error, error) {
+	n := len(es)
+	kinds, reqs, steps, services, memos := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	keys, amounts := make([]string, n), make([]int64, n) // a key id or "" for none
+	for i, e := range es {
+		kinds[i], reqs[i], steps[i], services[i], memos[i] = e.kind, e.charge.RequestID, e.charge.Step, e.charge.Service, e.charge.Memo
+		amounts[i] = e.delta
+		if e.charge.APIKeyID != nil {
+			keys[i] = e.charge.APIKeyID.String()
+		}
+	}
+	rows, err := q(ctx, org, schema.TextArray(kinds), schema.TextArray(keys), schema.TextArray(reqs), schema.TextArray(steps),
+		schema.TextArray(services), schema.Int64Array(amounts), schema.TextArray(memos))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	res, errs, seen := make([]Result, n), make([]error, n), 0
+	for rows.Next() {
+		var (
+			idx            int
+			entryID, after sql.NullInt64
+			at             sql.NullTime
+			dup, refused   bool
+		)
+		if err := rows.Scan(&idx, &entryID, &after, &at, &dup, &refused); err != nil {
+			return nil, nil, err
+		}
+		seen++
+		i, e := idx-1, es[idx-1]
+		if refused {
+			errs[i] = &apperr.Error{Code: apperr.InsufficientCredits,
+				Message: fmt.Sprintf("this needs %d credits and %d remain", -e.delta, after.Int64)}
+			continue
+		}
+		res[i] = Result{Balance: after.Int64, Duplicate: dup, Entry: schema.CreditEntry{
+			ID: entryID.Int64, OrgID: org, APIKeyID: e.charge.APIKeyID, Kind: e.kind, RequestID: e.charge.RequestID,
+			Step: e.charge.Step, Service: e.charge.Service, Amount: e.delta, Memo: e.charge.Memo, CreatedAt: at.Time}}
+		if !dup {
+			res[i].Entry.BalanceAfter = after.Int64
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if seen != n {
+		return nil, nil, fmt.Errorf("credit_apply returned %d rows for %d entries", seen, n)
+	}
+	return res, errs, nil
+}
+
+// write applies one entry.
+func write(ctx context.Context, db bun.IDB, c Charge, kind string, delta int64) (Result, error) {
+	res, errs, err := apply(ctx, inDB(db), c.OrgID, []entry{{charge: c, kind: kind, delta: delta}})
+	if err != nil {
+		return Result{}, err
+	}
+	return res[0], errs[0]
+}
+
+// Ledger debits on the request path. Concurrent debits of one org share one statement (and so
+// one commit): every debit of an org locks its balance row, so one at a time would cap an
+// org's throughput at one commit per request.
+type Ledger struct {
+	debits *coalesce.Coalescer[uuid.UUID, Charge, debitResult]
+	watch  func(org uuid.UUID, balance int64)
+}
+
+// Watch calls f with an org's balance after each of its debits through this ledger, so that
+// what caches a balance (the rate limiter's reserves, for the credit header) stays current.
+func (l *Ledger) Watch(f func(org uuid.UUID, balance int64)) { l.watch = f }
+
+type debitResult struct {
+	res Result
+	err error
+}
+
+// NewLedger returns a Ledger over db.
+func NewLedger(db *bun.DB) *Ledger {
+	l := &Ledger{}
+	stmt := schema.NewStmt(db, applySQL)
+	l.debits = coalesce.New(func(ctx context.Context, org uuid.UUID, cs []Charge) ([]debitResult, error) {
+		es := make([]entry, len(cs))
+		for i, c := range cs {
+			es[i] = entry{charge: c, kind: KindDebit, delta: -c.Amount}
+		}
+		res, errs, err := apply(ctx, stmt.QueryContext, org, es)
+		if err != nil {
+			return nil, err
+		}
+		if l.watch != nil {
+			for i := len(res) - 1; i >= 0; i-- { // the last applied entry has the final balance
+				if errs[i] == nil {
+					l.watch(org, res[i].Balance)
+					break
+				}
+			}
+		}
+		out := make([]debitResult, len(cs))
+		for i := range out {
+			out[i] = debitResult{res[i], errs[i]}
+		}
+		return out, nil
+	}, 10*time.Second)
+	return l
+}
+
+// Debit is credits.Debit, batched with concurrent debits of the same org.
+func (l *Ledger) Debit(ctx context.Context, c Charge) (Result, error) {
+	if err := c.validate(); err != nil {
+		return Result{}, err
+	}
+	r, err := l.debits.Do(ctx, c.OrgID, c)
+	if err != nil {
+		return Result{}, err
+	}
+	return r.res, r.err
 }
 
 // GroupBy is how usage rows are grouped.

@@ -201,3 +201,37 @@ func TestUsageGroupings(t *testing.T) {
 		t.Fatalf("bad group_by: %v", err)
 	}
 }
+
+func TestLedgerBatchesConcurrentDebitsSafely(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	tn := testenv.NewTenant(t, db, 100)
+	l := credits.NewLedger(db)
+	var ok, refused, dups atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 80 {
+		wg.Go(func() {
+			req := fmt.Sprintf("req_%d", i%60) // 20 of them repeat an earlier request
+			r, err := l.Debit(ctx, credits.Charge{OrgID: tn.OrgID, RequestID: req, Step: "s", Service: "x", Amount: 3})
+			switch {
+			case err == nil && r.Duplicate:
+				dups.Add(1)
+			case err == nil:
+				ok.Add(1)
+			case apperr.Is(err, apperr.InsufficientCredits):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	b, _ := credits.Balance(ctx, db, tn.OrgID)
+	var rows, spent int64
+	if err := db.NewRaw("SELECT count(*), -coalesce(sum(amount), 0) FROM credit_ledger WHERE org_id = ? AND kind = 'debit'", tn.OrgID).Scan(ctx, &rows, &spent); err != nil {
+		t.Fatal(err)
+	}
+	if b < 0 || b+spent != 100 || rows != ok.Load() || ok.Load() != 33 || b != 1 {
+		t.Fatalf("balance %d, spent %d in %d rows; ok %d, duplicates %d, refused %d", b, spent, rows, ok.Load(), dups.Load(), refused.Load())
+	}
+}

@@ -134,11 +134,13 @@ func (e *Engine) AI(ctx context.Context, job AIJob) (*Outcome, error) {
 	out := &Outcome{Service: AI, Fields: map[string]Result{}, Attempts: []Attempt{{Provider: "llm", Status: "ok",
 		Fields: []string{"output"}, TookMS: took}}}
 	if cost > 0 {
-		if _, err := credits.Debit(ctx, e.DB, credits.Charge{OrgID: job.OrgID, APIKeyID: job.APIKeyID,
+		r, err := e.debit(ctx, credits.Charge{OrgID: job.OrgID, APIKeyID: job.APIKeyID,
 			RequestID: job.RequestID, Step: "ai.llm", Service: "enrich.ai", Amount: cost,
-			Memo: fmt.Sprintf("%d tokens (%s)", res.Usage.Total, res.Model)}); err != nil {
+			Memo: fmt.Sprintf("%d tokens (%s)", res.Usage.Total, res.Model)})
+		if err != nil {
 			return nil, err
 		}
+		out.Balance = &r.Balance
 	}
 	out.Attempts[0].Credits, out.CreditsUsed = cost, cost
 	var value any
@@ -153,7 +155,7 @@ func (e *Engine) AI(ctx context.Context, job AIJob) (*Outcome, error) {
 		Source: Source{Provider: "llm", Method: method}, ObservedAt: time.Now().UTC()}
 	out.Confidence = aiConfidence
 	if key != nil {
-		if err := e.store(ctx, ej, key, out); err != nil {
+		if err := e.store(ctx, ej, key, out, false); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +27,8 @@ type Plan struct {
 // Engine runs waterfalls. Providers holds the configured ones; Unconfigured names, for each
 // provider that is not, the setting that would enable it.
 type Engine struct {
-	DB           bun.IDB
+	DB           *bun.DB
+	Ledger       *credits.Ledger
 	Providers    map[string]Provider
 	Unconfigured map[string]string
 	Plans        map[string]Plan
@@ -38,6 +40,9 @@ type Engine struct {
 	Web          *web.Fetcher   // SSRF-safe fetcher for the website provider and research
 	Search       *search.Client // nil: web search is not configured
 	Now          func() time.Time
+
+	cacheOnce sync.Once
+	answers   *cache
 }
 
 // Job is one enrichment request.
@@ -60,6 +65,7 @@ type Outcome struct {
 	CreditsUsed int64             `json:"credits_used"`
 	Confidence  float64           `json:"confidence"`
 	Cached      bool              `json:"cached"`
+	Balance     *int64            `json:"-"` // the org's balance after this job's last debit, if it made one
 }
 
 // Value returns a field's value, or nil.
@@ -125,7 +131,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Outcome, error) {
 				return nil, err
 			}
 			if len(found) > 0 && price > 0 {
-				_, err := credits.Debit(ctx, e.DB, credits.Charge{OrgID: job.OrgID, APIKeyID: job.APIKeyID,
+				r, err := e.debit(ctx, credits.Charge{OrgID: job.OrgID, APIKeyID: job.APIKeyID,
 					RequestID: job.RequestID, Step: job.Service + "." + name, Service: "enrich." + job.Service, Amount: price})
 				if apperr.Is(err, apperr.InsufficientCredits) {
 					a.Status, a.Error, found, refused = "insufficient_credits", err.Error(), nil, true
@@ -134,6 +140,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Outcome, error) {
 				} else {
 					a.Credits = price
 					out.CreditsUsed += price
+					out.Balance = &r.Balance
 				}
 			}
 			for f, r := range found {
@@ -154,11 +161,19 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Outcome, error) {
 		out.Confidence = out.Fields[plan.Fields[0]].Confidence
 	}
 	if key != nil && cacheable(out) {
-		if err := e.store(ctx, job, key, out); err != nil {
+		if err := e.store(ctx, job, key, out, false); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// debit charges through the batching ledger when the engine has one.
+func (e *Engine) debit(ctx context.Context, c credits.Charge) (credits.Result, error) {
+	if e.Ledger != nil {
+		return e.Ledger.Debit(ctx, c)
+	}
+	return credits.Debit(ctx, e.DB, c)
 }
 
 // order is the plan's providers, narrowed to the ones the request asked for, if any.

@@ -29,6 +29,9 @@ func (e *Engine) Person(ctx context.Context, job Job) (*Outcome, error) {
 		}
 		out.Attempts = append(out.Attempts, co.Attempts...)
 		out.CreditsUsed += co.CreditsUsed
+		if co.Balance != nil {
+			out.Balance = co.Balance
+		}
 		if len(co.Fields) > 0 {
 			company := map[string]any{}
 			for f, r := range co.Fields {
@@ -62,6 +65,9 @@ func (e *Engine) Person(ctx context.Context, job Job) (*Outcome, error) {
 	}
 	out.Attempts = append(out.Attempts, po.Attempts...)
 	out.CreditsUsed += po.CreditsUsed
+	if po.Balance != nil {
+		out.Balance = po.Balance
+	}
 	out.Confidence = po.Confidence
 	if cached != "" && cacheable(out) {
 		job.RecordID = cached

@@ -47,14 +47,9 @@ var phoneTypes = map[phonenumbers.PhoneNumberType]string{
 // only when raw is not a phone number at all; a number that parses but is not in use comes
 // back with Valid false.
 func ParsePhone(raw, region string) (PhoneInfo, error) {
-	raw = strings.TrimPrefix(strings.TrimSpace(raw), "tel:")
-	region = strings.ToUpper(strings.TrimSpace(region))
-	if region == "" {
-		region = "ZZ" // unknown: only numbers with a country code parse
-	}
-	num, err := phonenumbers.Parse(raw, region)
+	num, err := parseNumber(raw, region)
 	if err != nil {
-		return PhoneInfo{}, fmt.Errorf("%q is not a phone number: %s", raw, phoneError(err, region))
+		return PhoneInfo{}, err
 	}
 	info := PhoneInfo{
 		E164:          phonenumbers.Format(num, phonenumbers.E164),
@@ -80,6 +75,25 @@ func ParsePhone(raw, region string) (PhoneInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// CheckPhone says whether raw parses as a phone number, without describing it (cheap).
+func CheckPhone(raw, region string) error {
+	_, err := parseNumber(raw, region)
+	return err
+}
+
+func parseNumber(raw, region string) (*phonenumbers.PhoneNumber, error) {
+	raw = strings.TrimPrefix(strings.TrimSpace(raw), "tel:")
+	region = strings.ToUpper(strings.TrimSpace(region))
+	if region == "" {
+		region = "ZZ" // unknown: only numbers with a country code parse
+	}
+	num, err := phonenumbers.Parse(raw, region)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a phone number: %s", raw, phoneError(err, region))
+	}
+	return num, nil
 }
 
 func phoneError(err error, region string) string {

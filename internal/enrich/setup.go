@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/lanternhq/lantern/internal/config"
+	"github.com/lanternhq/lantern/internal/credits"
 	"github.com/lanternhq/lantern/internal/enrich/email"
 	"github.com/lanternhq/lantern/internal/enrich/llm"
 	"github.com/lanternhq/lantern/internal/enrich/search"
@@ -45,9 +46,10 @@ func DefaultPlans() map[string]Plan {
 
 // New builds the engine from the configuration: every provider that can run is registered;
 // the others are listed with the setting that would enable them.
-func New(db bun.IDB, c config.EnrichConfig) (*Engine, error) {
+func New(db *bun.DB, c config.EnrichConfig) (*Engine, error) {
 	e := &Engine{
 		DB:           db,
+		Ledger:       credits.NewLedger(db),
 		Providers:    map[string]Provider{},
 		Unconfigured: map[string]string{},
 		Plans:        DefaultPlans(),

@@ -13,7 +13,7 @@ import (
 // provider failure. region is the default for phones without a country code.
 func ValidateRecord(rec Record, region string) error {
 	if v := rec["phone"]; v != "" {
-		if _, err := ParsePhone(v, regionOf(Input{Record: rec}, region)); err != nil {
+		if err := CheckPhone(v, regionOf(Input{Record: rec}, region)); err != nil {
 			return apperr.Field("body.phone", "%s", err.Error())
 		}
 	}

@@ -10,7 +10,7 @@ package ratelimit
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -19,6 +19,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/lanternhq/lantern/internal/coalesce"
+	"github.com/lanternhq/lantern/schema"
 )
 
 // Group is an API group with its own limit.
@@ -83,13 +84,9 @@ type Decision struct {
 // and hands them out in arrival order, so a burst on one key costs a few round trips, not one
 // per request queueing on the same row lock. The statement is prepared once per connection.
 type Limiter struct {
-	db    *sql.DB
+	take  *schema.Stmt
 	now   func() time.Time
-	takes *coalesce.Coalescer[takeKey, Decision]
-
-	prepare sync.Once
-	stmt    *sql.Stmt
-	err     error
+	takes *coalesce.Coalescer[takeKey, struct{}, Decision]
 
 	mu       sync.Mutex
 	reserved map[takeKey]*reserve
@@ -128,7 +125,7 @@ func New(db *bun.DB, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	l := &Limiter{db: db.DB, now: now, reserved: map[takeKey]*reserve{}}
+	l := &Limiter{take: schema.NewStmt(db, takeSQL), now: now, reserved: map[takeKey]*reserve{}}
 	l.takes = coalesce.New(l.takeN, 10*time.Second)
 	return l
 }
@@ -175,13 +172,25 @@ SELECT
     coalesce((SELECT count FROM prev), 0),
     coalesce((SELECT balance FROM credit_balances WHERE org_id = $2), 0)`
 
+// NoteBalance updates the credit balance kept with an org's reserves after a debit in this
+// process, so that X-Credits-Remaining does not lag behind the process's own charges.
+func (l *Limiter) NoteBalance(org uuid.UUID, balance int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, r := range l.reserved {
+		if k.org == org {
+			r.base.CreditBalance = balance
+		}
+	}
+}
+
 // Take counts one request of a key against a group's limit, if it fits.
 func (l *Limiter) Take(ctx context.Context, orgID, keyID uuid.UUID, g Group, limit int) (Decision, error) {
 	k := takeKey{org: orgID, key: keyID, group: g, limit: limit}
 	if ds := l.fromReserve(k, 1); len(ds) == 1 {
 		return ds[0], nil
 	}
-	return l.takes.Do(ctx, k)
+	return l.takes.Do(ctx, k, struct{}{})
 }
 
 // fromReserve serves up to n calls from this process's reserve, if it has a fresh one.
@@ -220,15 +229,12 @@ func (l *Limiter) addReserve(k takeKey, r reserve) {
 
 // takeN serves n waiting calls: first from the reserve, then from Postgres, asking it for a
 // new reserve too when the limit is high. The first decisions are granted, the rest refused.
-func (l *Limiter) takeN(ctx context.Context, k takeKey, n int) ([]Decision, error) {
+func (l *Limiter) takeN(ctx context.Context, k takeKey, calls []struct{}) ([]Decision, error) {
+	n := len(calls)
 	out := l.fromReserve(k, n)
 	need := n - len(out)
 	if need == 0 {
 		return out, nil
-	}
-	l.prepare.Do(func() { l.stmt, l.err = l.db.PrepareContext(context.Background(), takeSQL) })
-	if l.err != nil {
-		return nil, l.err
 	}
 	now := l.now()
 	start := now.Truncate(Window)
@@ -242,9 +248,15 @@ func (l *Limiter) takeN(ctx context.Context, k takeKey, n int) ([]Decision, erro
 	if k.limit >= reserveFrom {
 		extra = k.limit / reserveShare
 	}
-	err := l.stmt.QueryRowContext(ctx, k.key, k.org, string(k.group), start, start.Add(-Window), prevWeight, k.limit, need+extra).
-		Scan(&active, &granted, &count, &previous, &balance)
+	rows, err := l.take.QueryContext(ctx, k.key, k.org, string(k.group), start, start.Add(-Window), prevWeight, k.limit, need+extra)
 	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, errors.Join(rows.Err(), errors.New("ratelimit: the take statement returned no row"))
+	}
+	if err := rows.Scan(&active, &granted, &count, &previous, &balance); err != nil {
 		return nil, err
 	}
 	served := min(granted, need)

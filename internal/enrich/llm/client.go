@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/lanternhq/lantern/internal/enrich/httpx"
 )
 
 // Config selects an OpenAI-compatible server.
@@ -40,7 +42,7 @@ type Config struct {
 type Client struct {
 	cfg      Config
 	endpoint string
-	t        *transport
+	t        *httpx.Transport
 
 	// Reasoning models reject max_tokens and non-default temperatures with a 400 naming the
 	// parameter; after the first such answer the client adapts for all later calls.
@@ -53,20 +55,16 @@ const maxResponseBytes = 16 << 20
 // New checks cfg. A missing BaseURL, Model (non-Azure) or APIKey (Azure) is a *ConfigError
 // matching ErrNotConfigured, whose Field names the setting.
 func New(cfg Config) (*Client, error) {
-	base := strings.TrimSpace(cfg.BaseURL)
-	if base == "" {
-		return nil, missing("BaseURL")
-	}
-	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &ConfigError{Field: "BaseURL", Problem: "must be an http(s) URL such as https://api.openai.com/v1"}
+	u, err := httpx.ParseBaseURL("llm", cfg.BaseURL, "https://api.openai.com/v1")
+	if err != nil {
+		return nil, err
 	}
 	azure := cfg.AzureAPIVersion != ""
 	if azure && cfg.APIKey == "" {
-		return nil, missing("APIKey")
+		return nil, httpx.Missing("llm", "APIKey")
 	}
 	if !azure && strings.TrimSpace(cfg.Model) == "" {
-		return nil, missing("Model")
+		return nil, httpx.Missing("llm", "Model")
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/chat/completions"
 	u.RawPath = ""
@@ -80,18 +78,21 @@ func New(cfg Config) (*Client, error) {
 		hc = &http.Client{Timeout: 2 * time.Minute}
 	}
 	c := &Client{cfg: cfg, endpoint: u.String()}
-	c.t = &transport{
-		service:    "llm",
-		hc:         hc,
-		secret:     cfg.APIKey,
-		retry:      cfg.Retry.normalized(),
-		maxBody:    maxResponseBytes,
-		sleep:      sleepCtx,
-		parseError: parseOpenAIError,
-		classify:   classifyOpenAI,
+	c.t = &httpx.Transport{
+		Service:    "llm",
+		Client:     hc,
+		Secret:     cfg.APIKey,
+		Redact:     openAIKeyHint,
+		Retry:      cfg.Retry,
+		MaxBody:    maxResponseBytes,
+		ParseError: parseOpenAIError,
+		Classify:   classifyOpenAI,
 	}
 	return c, nil
 }
+
+// openAIKeyHint matches OpenAI's partly masked echo of a key ("sk-proj-****abcd").
+var openAIKeyHint = regexp.MustCompile(`\bsk-[A-Za-z0-9_*-]{4,}`)
 
 // Roles for Message.Role.
 const (
@@ -202,7 +203,7 @@ func (c *Client) Generate(ctx context.Context, req Request) (Result, error) {
 			return res, nil
 		}
 		if attempt == 2 {
-			return res, &InvalidOutputError{Problems: problems, Output: shorten(comp.content, 2000)}
+			return res, &InvalidOutputError{Problems: problems, Output: httpx.Shorten(comp.content, 2000)}
 		}
 		msgs = append(msgs,
 			Message{Role: RoleAssistant, Content: comp.content},
@@ -308,7 +309,7 @@ func (c *Client) complete(ctx context.Context, msgs []Message, format *responseF
 		if err != nil {
 			return completion{}, fmt.Errorf("llm: encoding request: %w", err)
 		}
-		resp, err := c.t.do(ctx, func(ctx context.Context) (*http.Request, error) {
+		resp, err := c.t.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(payload))
 			if err != nil {
 				return nil, err
@@ -329,7 +330,7 @@ func (c *Client) complete(ctx context.Context, msgs []Message, format *responseF
 			}
 			return completion{}, err
 		}
-		return c.parse(resp.body)
+		return c.parse(resp.Body)
 	}
 }
 
@@ -357,7 +358,7 @@ func (c *Client) parse(body []byte) (completion, error) {
 	var r chatResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return completion{}, &APIError{Service: "llm", Kind: KindUpstream, StatusCode: http.StatusOK,
-			Message: "response is not a chat completion: " + shorten(err.Error(), 200)}
+			Message: "response is not a chat completion: " + httpx.Shorten(err.Error(), 200)}
 	}
 	out := completion{model: r.Model, maxTokens: c.cfg.MaxTokens}
 	if out.model == "" {
@@ -439,7 +440,7 @@ func classifyOpenAI(status int, code string) Kind {
 	if code == "insufficient_quota" || code == "billing_hard_limit_reached" {
 		return KindQuotaExceeded
 	}
-	return classifyStatus(status)
+	return httpx.ClassifyStatus(status)
 }
 
 func scalarString(raw json.RawMessage) string {

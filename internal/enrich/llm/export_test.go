@@ -7,7 +7,7 @@ import (
 )
 
 // SetSleep replaces the retry wait so tests neither sleep nor guess how long they slept.
-func SetSleep(c *Client, f func(context.Context, time.Duration) error) { c.t.sleep = f }
+func SetSleep(c *Client, f func(context.Context, time.Duration) error) { c.t.Sleep = f }
 
 // CheckOutput exposes the parser the fuzz target drives.
 func CheckOutput(schema json.RawMessage, content string) (json.RawMessage, []string, error) {

@@ -11,6 +11,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/lanternhq/lantern/internal/enrich/httpx"
 )
 
 const (
@@ -165,14 +167,14 @@ func checkOutput(sch *jsonschema.Schema, content string) (json.RawMessage, []str
 	}
 	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(s))
 	if err != nil {
-		return nil, []string{"the reply is not valid JSON: " + shorten(err.Error(), 200)}
+		return nil, []string{"the reply is not valid JSON: " + httpx.Shorten(err.Error(), 200)}
 	}
 	if err := sch.Validate(inst); err != nil {
 		return nil, validationProblems(err)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, []byte(s)); err != nil {
-		return nil, []string{"the reply is not valid JSON: " + shorten(err.Error(), 200)}
+		return nil, []string{"the reply is not valid JSON: " + httpx.Shorten(err.Error(), 200)}
 	}
 	return json.RawMessage(buf.Bytes()), nil
 }

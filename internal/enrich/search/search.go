@@ -24,9 +24,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lanternhq/lantern/internal/enrich/httpx"
 )
 
-// ErrJSONDisabled matches the *APIError for a 403: the instance refuses format=json.
+// ErrJSONDisabled matches the *APIError for a 403 (as its Err): the instance refuses format=json.
 var ErrJSONDisabled = errors.New("searxng: the JSON format is disabled; add `json` to search.formats in settings.yml")
 
 const codeJSONDisabled = "json_format_disabled"
@@ -46,20 +48,16 @@ type Config struct {
 type Client struct {
 	cfg      Config
 	endpoint *url.URL
-	t        *transport
+	t        *httpx.Transport
 }
 
 const maxResponseBytes = 8 << 20
 
 // New checks cfg; an empty BaseURL is a *ConfigError matching ErrNotConfigured.
 func New(cfg Config) (*Client, error) {
-	base := strings.TrimSpace(cfg.BaseURL)
-	if base == "" {
-		return nil, missing("searxng", "BaseURL")
-	}
-	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &ConfigError{Service: "searxng", Field: "BaseURL", Problem: "must be an http(s) URL such as http://searxng:8080"}
+	u, err := httpx.ParseBaseURL("searxng", cfg.BaseURL, "http://searxng:8080")
+	if err != nil {
+		return nil, err
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/search"
 	u.RawPath = ""
@@ -67,15 +65,14 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 20 * time.Second}
 	}
-	return &Client{cfg: cfg, endpoint: u, t: &transport{
-		service:    "searxng",
-		hc:         hc,
-		secret:     cfg.APIKey,
-		retry:      cfg.Retry.normalized(),
-		maxBody:    maxResponseBytes,
-		sleep:      sleepCtx,
-		parseError: func(int, []byte) (string, string) { return "", "" }, // SearXNG errors are HTML pages
-		classify:   classifySearXNG,
+	// No ParseError or Classify: SearXNG's errors are HTML pages, and its statuses mean
+	// what HTTP says.
+	return &Client{cfg: cfg, endpoint: u, t: &httpx.Transport{
+		Service: "searxng",
+		Client:  hc,
+		Secret:  cfg.APIKey,
+		Retry:   cfg.Retry,
+		MaxBody: maxResponseBytes,
 	}}, nil
 }
 
@@ -161,7 +158,7 @@ func (c *Client) Search(ctx context.Context, q Query) (Response, error) {
 	u.RawQuery = v.Encode()
 	target := u.String()
 
-	resp, err := c.t.do(ctx, func(ctx context.Context) (*http.Request, error) {
+	resp, err := c.t.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 		if err != nil {
 			return nil, err
@@ -184,6 +181,7 @@ func (c *Client) Search(ctx context.Context, q Query) (Response, error) {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden {
 			ae.Code = codeJSONDisabled
+			ae.Err = ErrJSONDisabled
 			ae.Message = "SearXNG refused format=json: add `json` to search.formats in settings.yml" +
 				" (or, if a proxy in front of it checks APIKey, the key was refused)"
 			return Response{}, ae
@@ -194,15 +192,13 @@ func (c *Client) Search(ctx context.Context, q Query) (Response, error) {
 		}
 		return Response{}, err
 	}
-	out, err := parseResponse(resp.body)
+	out, err := parseResponse(resp.Body)
 	if err != nil {
-		return Response{}, &APIError{Service: "searxng", Kind: KindUpstream, StatusCode: resp.status,
-			Message: "response is not SearXNG JSON (" + contentType(resp.header) + "): " + shorten(err.Error(), 200)}
+		return Response{}, &APIError{Service: "searxng", Kind: KindUpstream, StatusCode: resp.Status,
+			Message: "response is not SearXNG JSON (" + contentType(resp.Header) + "): " + httpx.Shorten(err.Error(), 200)}
 	}
 	return out, nil
 }
-
-func classifySearXNG(status int, _ string) Kind { return classifyStatus(status) }
 
 func contentType(h http.Header) string {
 	if ct := h.Get("Content-Type"); ct != "" {

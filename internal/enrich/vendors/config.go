@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/lanternhq/lantern/internal/enrich/httpx"
 )
 
 // Public API roots, for configuration defaults. New* do not default them: an operator who
@@ -25,29 +27,28 @@ type Config struct {
 const maxResponseBytes = 4 << 20
 
 // newTransport checks cfg and returns the API root without a trailing slash.
-func newTransport(service string, cfg Config) (*url.URL, *transport, error) {
-	base := strings.TrimSpace(cfg.BaseURL)
-	if base == "" {
-		return nil, nil, missing(service, "BaseURL")
+func newTransport(service string, cfg Config) (*url.URL, *httpx.Transport, error) {
+	// Empty settings first, in Config's order, then whether BaseURL is usable.
+	if strings.TrimSpace(cfg.BaseURL) == "" {
+		return nil, nil, httpx.Missing(service, "BaseURL")
 	}
 	if strings.TrimSpace(cfg.APIKey) == "" {
-		return nil, nil, missing(service, "APIKey")
+		return nil, nil, httpx.Missing(service, "APIKey")
 	}
-	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, nil, &ConfigError{Service: service, Field: "BaseURL", Problem: "must be an http(s) URL"}
+	u, err := httpx.ParseBaseURL(service, cfg.BaseURL, "")
+	if err != nil {
+		return nil, nil, err
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return u, &transport{
-		service: service,
-		hc:      hc,
-		secret:  cfg.APIKey,
-		retry:   cfg.Retry.normalized(),
-		maxBody: maxResponseBytes,
-		sleep:   sleepCtx,
+	return u, &httpx.Transport{
+		Service: service,
+		Client:  hc,
+		Secret:  cfg.APIKey,
+		Retry:   cfg.Retry,
+		MaxBody: maxResponseBytes,
 	}, nil
 }
 

@@ -6,8 +6,8 @@ import (
 )
 
 // SetHunterSleep and SetPDLSleep replace the retry wait so tests neither sleep nor guess.
-func SetHunterSleep(h *Hunter, f func(context.Context, time.Duration) error) { h.t.sleep = f }
-func SetPDLSleep(p *PDL, f func(context.Context, time.Duration) error)       { p.t.sleep = f }
+func SetHunterSleep(h *Hunter, f func(context.Context, time.Duration) error) { h.t.Sleep = f }
+func SetPDLSleep(p *PDL, f func(context.Context, time.Duration) error)       { p.t.Sleep = f }
 
 // Parsers, for the fuzz target.
 var (

@@ -23,9 +23,9 @@ func FuzzParseVendorBodies(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, _ = vendors.ParseHunterFinder(200, body)
 		_, _ = vendors.ParseHunterVerifier(200, body)
-		_, _ = vendors.ParseHunterError(400, body)
+		_, _, _ = vendors.ParseHunterError(400, body)
 		_, _ = vendors.ParsePDLPerson(200, body)
 		_, _ = vendors.ParsePDLCompany(200, body)
-		_, _ = vendors.ParsePDLError(404, body)
+		_, _, _ = vendors.ParsePDLError(404, body)
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/lanternhq/lantern/internal/enrich/httpx"
 )
 
 // Hunter calls Hunter's API v2 (https://hunter.io/api-documentation/v2). The key travels as
@@ -15,7 +17,7 @@ import (
 type Hunter struct {
 	base *url.URL
 	key  string
-	t    *transport
+	t    *httpx.Transport
 }
 
 // NewHunter checks cfg; an empty BaseURL or APIKey is a *ConfigError (ErrNotConfigured).
@@ -24,8 +26,8 @@ func NewHunter(cfg Config) (*Hunter, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.parseError = parseHunterError
-	t.classify = classifyHunter
+	t.ParseError = parseHunterError
+	t.Classify = classifyHunter
 	return &Hunter{base: base, key: cfg.APIKey, t: t}, nil
 }
 
@@ -101,7 +103,7 @@ func (h *Hunter) FindEmail(ctx context.Context, in HunterFindInput) (HunterEmail
 	if err != nil {
 		return HunterEmail{}, err
 	}
-	return parseHunterFinder(resp.status, resp.body)
+	return parseHunterFinder(resp.Status, resp.Body)
 }
 
 func parseHunterFinder(status int, body []byte) (HunterEmail, error) {
@@ -179,15 +181,15 @@ func (h *Hunter) VerifyEmail(ctx context.Context, email string) (HunterVerificat
 	if err != nil {
 		return HunterVerification{}, err
 	}
-	switch resp.status {
+	switch resp.Status {
 	case http.StatusAccepted:
-		return HunterVerification{}, &APIError{Service: "hunter", Kind: KindPending, StatusCode: resp.status,
+		return HunterVerification{}, &APIError{Service: "hunter", Kind: KindPending, StatusCode: resp.Status,
 			Message: "the verification is still in progress; ask again later"}
 	case 222:
-		return HunterVerification{}, &APIError{Service: "hunter", Kind: KindPending, StatusCode: resp.status,
+		return HunterVerification{}, &APIError{Service: "hunter", Kind: KindPending, StatusCode: resp.Status,
 			Message: "the mail server gave an unexpected answer; Hunter advises retrying later"}
 	}
-	return parseHunterVerifier(resp.status, resp.body)
+	return parseHunterVerifier(resp.Status, resp.Body)
 }
 
 func parseHunterVerifier(status int, body []byte) (HunterVerification, error) {
@@ -225,10 +227,10 @@ func parseHunterVerifier(status int, body []byte) (HunterVerification, error) {
 	}, nil
 }
 
-func (h *Hunter) get(ctx context.Context, path string, q url.Values) (*response, error) {
+func (h *Hunter) get(ctx context.Context, path string, q url.Values) (*httpx.Response, error) {
 	q.Set("api_key", h.key)
 	target := endpoint(h.base, path, q)
-	return h.t.do(ctx, func(ctx context.Context) (*http.Request, error) {
+	return h.t.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 		if err != nil {
 			return nil, err
@@ -239,8 +241,8 @@ func (h *Hunter) get(ctx context.Context, path string, q url.Values) (*response,
 	})
 }
 
-// parseHunterError reads {"errors":[{"id","code","details"}]}.
-func parseHunterError(_ int, body []byte) (code, message string) {
+// parseHunterError reads {"errors":[{"id","code","details"}]}; Hunter names no parameter.
+func parseHunterError(_ int, body []byte) (code, param, message string) {
 	var w struct {
 		Errors []struct {
 			ID      string `json:"id"`
@@ -248,7 +250,7 @@ func parseHunterError(_ int, body []byte) (code, message string) {
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &w) != nil || len(w.Errors) == 0 {
-		return "", ""
+		return "", "", ""
 	}
 	var details []string
 	for _, e := range w.Errors {
@@ -256,7 +258,7 @@ func parseHunterError(_ int, body []byte) (code, message string) {
 			details = append(details, e.Details)
 		}
 	}
-	return w.Errors[0].ID, strings.Join(details, "; ")
+	return w.Errors[0].ID, "", strings.Join(details, "; ")
 }
 
 // classifyHunter follows Hunter's table: 403 is its rate limit and 429 its usage (credit)
@@ -270,7 +272,7 @@ func classifyHunter(status int, _ string) Kind {
 	case http.StatusUnavailableForLegalReasons:
 		return KindNotFound
 	}
-	return classifyStatus(status)
+	return httpx.ClassifyStatus(status)
 }
 
 func set(q url.Values, k, v string) {
@@ -295,5 +297,5 @@ func score(p *float64) int {
 
 func badBody(service string, status int, err error) error {
 	return &APIError{Service: service, Kind: KindUpstream, StatusCode: status,
-		Message: "unreadable response: " + shorten(err.Error(), 200)}
+		Message: "unreadable response: " + httpx.Shorten(err.Error(), 200)}
 }

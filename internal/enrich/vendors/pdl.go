@@ -11,13 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lanternhq/lantern/internal/enrich/httpx"
 )
 
 // PDL calls People Data Labs' v5 enrichment APIs with the key in the X-Api-Key header.
 type PDL struct {
 	base *url.URL
 	key  string
-	t    *transport
+	t    *httpx.Transport
 }
 
 // NewPDL checks cfg; an empty BaseURL or APIKey is a *ConfigError (ErrNotConfigured).
@@ -26,9 +28,9 @@ func NewPDL(cfg Config) (*PDL, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.parseError = parsePDLError
-	t.classify = classifyPDL
-	t.waitHint = pdlRetryAfter
+	t.ParseError = parsePDLError
+	t.Classify = classifyPDL
+	t.WaitHint = pdlRetryAfter
 	return &PDL{base: base, key: cfg.APIKey, t: t}, nil
 }
 
@@ -104,7 +106,7 @@ func (p *PDL) EnrichPerson(ctx context.Context, in PDLPersonInput) (PDLPerson, e
 	if err != nil {
 		return PDLPerson{}, err
 	}
-	return parsePDLPerson(resp.status, resp.body)
+	return parsePDLPerson(resp.Status, resp.Body)
 }
 
 func parsePDLPerson(status int, body []byte) (PDLPerson, error) {
@@ -215,7 +217,7 @@ func (p *PDL) EnrichCompany(ctx context.Context, in PDLCompanyInput) (PDLCompany
 	if err != nil {
 		return PDLCompany{}, err
 	}
-	return parsePDLCompany(resp.status, resp.body)
+	return parsePDLCompany(resp.Status, resp.Body)
 }
 
 func parsePDLCompany(status int, body []byte) (PDLCompany, error) {
@@ -258,9 +260,9 @@ func parsePDLCompany(status int, body []byte) (PDLCompany, error) {
 	return out, nil
 }
 
-func (p *PDL) get(ctx context.Context, path string, q url.Values) (*response, error) {
+func (p *PDL) get(ctx context.Context, path string, q url.Values) (*httpx.Response, error) {
 	target := endpoint(p.base, path, q)
-	return p.t.do(ctx, func(ctx context.Context) (*http.Request, error) {
+	return p.t.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 		if err != nil {
 			return nil, err
@@ -283,24 +285,24 @@ func setLikelihood(q url.Values, n int) error {
 	return nil
 }
 
-// parsePDLError reads {"status": N, "error": {"type", "message"}}.
-func parsePDLError(_ int, body []byte) (code, message string) {
+// parsePDLError reads {"status": N, "error": {"type", "message"}}; PDL names no parameter.
+func parsePDLError(_ int, body []byte) (code, param, message string) {
 	var w struct {
 		Error json.RawMessage `json:"error"`
 	}
 	if json.Unmarshal(body, &w) != nil || len(w.Error) == 0 {
-		return "", ""
+		return "", "", ""
 	}
 	var e struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(w.Error, &e) == nil {
-		return e.Type, e.Message
+		return e.Type, "", e.Message
 	}
 	var s string
 	_ = json.Unmarshal(w.Error, &s)
-	return "", s
+	return "", "", s
 }
 
 // classifyPDL follows PDL's table: 402 means the credits are used up.
@@ -308,13 +310,13 @@ func classifyPDL(status int, code string) Kind {
 	if code == "payment_required" {
 		return KindQuotaExceeded
 	}
-	return classifyStatus(status)
+	return httpx.ClassifyStatus(status)
 }
 
 // pdlRetryAfter also reads x-ratelimit-reset, which PDL documents as the UTC time the
 // window resets ("2022-02-23T20:19:55Z"; older releases sent epoch seconds).
 func pdlRetryAfter(h http.Header, now time.Time) time.Duration {
-	if d := retryAfter(h, now); d > 0 {
+	if d := httpx.RetryAfter(h, now); d > 0 {
 		return d
 	}
 	v := strings.Trim(strings.TrimSpace(h.Get("X-Ratelimit-Reset")), `"`)
