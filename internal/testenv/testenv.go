@@ -111,6 +111,14 @@ func buildTemplate(t testing.TB, baseURL string, conn bun.Conn, tmpl string) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, tmpl)); err != nil {
 		t.Fatalf("finish template database: %v", err)
 	}
+	// Templates of earlier migrations are of no more use; drop those nobody is connected to.
+	var old []string
+	if err := conn.NewSelect().TableExpr("pg_database").Column("datname").
+		Where(`datname LIKE 'lantern\_tmpl\_%' AND datname <> ?`, tmpl).Scan(ctx, &old); err == nil {
+		for _, name := range old {
+			conn.ExecContext(ctx, "DROP DATABASE IF EXISTS ?", bun.Ident(name)) //nolint:errcheck
+		}
+	}
 }
 
 // templateName changes whenever a migration changes, so a stale template is never used.
