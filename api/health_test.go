@@ -65,11 +65,15 @@ func TestHealthReadyAndDocs(t *testing.T) {
 			if len(o.Security) == 0 {
 				t.Errorf("%s %s is not marked as bearer-authenticated", method, path)
 			}
-			ok := o.Responses["200"]
-			hdrs, _ := ok["headers"].(map[string]any)
-			for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Credits-Remaining", "X-Request-ID"} {
-				if hdrs[h] == nil {
-					t.Errorf("%s %s: 200 response does not document %s", method, path, h)
+			for status, resp := range o.Responses {
+				if !strings.HasPrefix(status, "2") {
+					continue
+				}
+				hdrs, _ := resp["headers"].(map[string]any)
+				for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Credits-Remaining", "X-Request-ID"} {
+					if hdrs[h] == nil {
+						t.Errorf("%s %s: %s response does not document %s", method, path, status, h)
+					}
 				}
 			}
 			if o.Responses["429"] == nil || o.Responses["401"] == nil {

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/lanternhq/lantern/internal/config"
+	"github.com/lanternhq/lantern/internal/crm"
 	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/idempotency"
 	"github.com/lanternhq/lantern/internal/objectstore"
@@ -29,6 +30,7 @@ import (
 type Deps struct {
 	Config   *config.Config
 	DB       *bun.DB
+	CRM      crm.Store // nil: the local store over DB
 	Temporal client.Client
 	Store    *objectstore.Store
 	Enrich   *enrich.Engine
@@ -42,6 +44,7 @@ type Server struct {
 	temporal client.Client
 	store    *objectstore.Store
 	enrich   *enrich.Engine
+	crm      crm.Store
 	now      func() time.Time
 	auth     *tenancy.Authenticator
 	limiter  *ratelimit.Limiter
@@ -60,10 +63,14 @@ func New(d Deps) *Server {
 		temporal: d.Temporal,
 		store:    d.Store,
 		enrich:   d.Enrich,
+		crm:      d.CRM,
 		now:      now,
 		auth:     tenancy.NewAuthenticator(d.DB, d.Config.AuthCacheTTL),
 		limiter:  ratelimit.New(d.DB, now),
 		idem:     idempotency.New(d.DB, d.Config.IdempotencyTTL, now),
+	}
+	if s.crm == nil {
+		s.crm = &crm.Local{DB: d.DB, Region: d.Config.Enrich.DefaultRegion}
 	}
 	if d.Enrich != nil && d.Enrich.Ledger != nil {
 		d.Enrich.Ledger.Watch(s.limiter.NoteBalance)
@@ -120,6 +127,7 @@ func (s *Server) Register(a huma.API) {
 	s.registerLogs(a)
 	s.registerEnrich(a)
 	s.registerResearch(a)
+	s.registerCRM(a)
 	documentHeaders(a)
 }
 

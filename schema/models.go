@@ -144,3 +144,24 @@ type KnownEmail struct {
 	Source     string    `bun:"source,notnull"`
 	ObservedAt time.Time `bun:"observed_at,notnull,default:now()"`
 }
+
+type CRMRecord struct {
+	bun.BaseModel `bun:"table:crm_records"`
+
+	OrgID          uuid.UUID      `bun:"org_id,pk,type:uuid"`
+	ID             string         `bun:"id,pk"`
+	Object         string         `bun:"object,notnull"`
+	ExternalID     *string        `bun:"external_id"`
+	Fields         map[string]any `bun:"fields,type:jsonb,notnull"`
+	NameNorm       string         `bun:"name_norm,notnull"`
+	Domain         string         `bun:"domain,notnull"`
+	Email          string         `bun:"email,notnull"`
+	Phone          string         `bun:"phone,notnull"`
+	City           string         `bun:"city,notnull"`
+	PostalCode     string         `bun:"postal_code,notnull"`
+	OwnerID        string         `bun:"owner_id,notnull"`
+	AccountID      string         `bun:"account_id,notnull"`
+	Version        int64          `bun:"version,notnull"`
+	CreatedAt      time.Time      `bun:"created_at,notnull,default:now()"`
+	LastModifiedAt time.Time      `bun:"last_modified_at,notnull,default:now()"`
+}

@@ -50,23 +50,27 @@ func (s *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error)
 
 // TextArray is a Postgres array literal of strings, for a $n::text[] parameter.
 func TextArray(vs []string) string {
-	var b strings.Builder
-	b.WriteByte('{')
+	size := 2
+	for _, v := range vs {
+		size += len(v) + 3
+	}
+	b := make([]byte, 0, size+size/16)
+	b = append(b, '{')
 	for i, v := range vs {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteByte('"')
-		for _, r := range v {
-			if r == '"' || r == '\\' {
-				b.WriteByte('\\')
+		b = append(b, '"')
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; c == '"' || c == '\\' {
+				b = append(b, '\\', c)
+			} else {
+				b = append(b, c)
 			}
-			b.WriteRune(r)
 		}
-		b.WriteByte('"')
+		b = append(b, '"')
 	}
-	b.WriteByte('}')
-	return b.String()
+	return string(append(b, '}'))
 }
 
 // ByteaArray is a Postgres array literal of byte strings, for a $n::bytea[] parameter.

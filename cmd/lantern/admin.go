@@ -29,6 +29,7 @@ const adminUsage = `usage: lantern admin <command>
   keys limits --org ORG --key KEY_ID GROUP=PER_MINUTE ...   (no limits: back to the defaults)
   credits grant --org ORG --amount N [--memo TEXT] [--reference ID]
   credits balance --org ORG
+  crm import --org ORG --object OBJECT [--external-id-column COL] [--map "Header=Field,..."] FILE.csv
   demo [--key-file FILE]   create the demo org, credits and a key (safe to re-run)
 
 ORG is an org id or slug.
@@ -69,6 +70,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		return a.creditsGrant(ctx, rest)
 	case "credits balance":
 		return a.creditsBalance(ctx, rest)
+	case "crm import":
+		return a.crmImport(ctx, rest)
 	}
 	return fmt.Errorf("unknown admin command %q\n\n%s", sub, adminUsage)
 }

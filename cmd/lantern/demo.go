@@ -13,6 +13,7 @@ import (
 
 	"github.com/lanternhq/lantern/internal/apperr"
 	"github.com/lanternhq/lantern/internal/credits"
+	"github.com/lanternhq/lantern/internal/crm"
 	"github.com/lanternhq/lantern/internal/routelog"
 	"github.com/lanternhq/lantern/internal/tenancy"
 	"github.com/lanternhq/lantern/schema"
@@ -45,6 +46,10 @@ func (a admin) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	counts, err := crm.SeedDemo(ctx, &crm.Local{DB: a.db, Region: a.cfg.Enrich.DefaultRegion}, org.ID)
+	if err != nil {
+		return err
+	}
 	balance, err := credits.Balance(ctx, a.db, org.ID)
 	if err != nil {
 		return err
@@ -58,12 +63,14 @@ Lantern is ready.
   Docs         %s/docs
   Temporal UI  %s   (schedule %q runs the log cleanup daily)
   Demo org     %s (%s), %d credits, %d new route-log entries
+  Demo CRM     %d accounts, %d contacts, %d leads, %d users (with duplicates to match)
 
 Try:
   curl -H "Authorization: Bearer %s" %s/v1/credits/remaining
   curl -H "Authorization: Bearer %s" "%s/v1/logs/routing?from_date=%s&to_date=%s&format=csv"
 
 `, base, key, base, a.cfg.TemporalUIURL, "lantern-log-retention", org.Name, org.Slug, balance, n,
+		counts[crm.Account], counts[crm.Contact], counts[crm.Lead], counts[crm.User],
 		key, base, key, base, time.Now().AddDate(0, 0, -30).Format("2006-01-02"), time.Now().Format("2006-01-02"))
 	return nil
 }

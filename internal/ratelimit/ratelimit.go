@@ -38,6 +38,7 @@ const (
 	LogsExportLarge Group = "logs_export_large" // the same, for exports over 5,000 records
 	LogsStats       Group = "logs_stats"        // GET /v1/logs/stats
 	LogsSettings    Group = "logs_settings"     // GET/PUT /v1/logs/retention
+	CRM             Group = "crm"               // /v1/crm (records; a bulk request counts once)
 	Workflows       Group = "workflows"         // /v1/workflows (high burst)
 	Forms           Group = "forms"             // /v1/forms (high burst)
 )
@@ -57,6 +58,7 @@ func Defaults() map[Group]int {
 		LogsExportLarge: 2,
 		LogsStats:       20,
 		LogsSettings:    20,
+		CRM:             600,
 		Workflows:       1000,
 		Forms:           1000,
 	}

@@ -1,0 +1,87 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/lanternhq/lantern/schema"
+)
+
+// SearchKeys are what candidate search looks a record's duplicates up by.
+type SearchKeys struct {
+	Name, Domain, Email, Phone string
+}
+
+// KeysFor computes the search keys of a record given by its fields, the way stored records'
+// typed columns are computed.
+func KeysFor(object string, fields map[string]any, region string) SearchKeys {
+	k := matchKeys(object, fields, region)
+	return SearchKeys{Name: k.Name, Domain: k.Domain, Email: k.Email, Phone: k.Phone}
+}
+
+// candidatesSQL finds, for each search in one statement, the records sharing an exact key
+// (domain, email or phone) and the top $7 by trigram similarity of the normalised name
+// (the GIN index serves name_norm % ...). LATERAL with OFFSET 0 keeps each search its own
+// index lookups.
+const candidatesSQL = `
+SELECT s.idx, c.id, c.external_id, c.fields, c.version, c.created_at, c.last_modified_at
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS s (name, domain, email, phone, idx)
+CROSS JOIN LATERAL (
+    SELECT r.* FROM crm_records AS r
+    WHERE r.org_id = $1 AND r.object = $2 AND (
+        (s.domain <> '' AND r.domain = s.domain) OR (s.email <> '' AND r.email = s.email) OR (s.phone <> '' AND r.phone = s.phone))
+    UNION
+    (SELECT r.* FROM crm_records AS r
+     WHERE s.name <> '' AND r.org_id = $1 AND r.object = $2 AND r.name_norm % s.name
+     ORDER BY similarity(r.name_norm, s.name) DESC, r.id
+     LIMIT $7)
+    OFFSET 0
+) AS c
+ORDER BY s.idx, c.id`
+
+var candidateStmts sync.Map // *bun.DB -> *schema.Stmt
+
+// Candidates returns, for each search, the org's records of object that may be the same
+// entity: exact key matches and the k most similar names. Results are in id order; ranking
+// them is the matching engine's work.
+func (l *Local) Candidates(ctx context.Context, org uuid.UUID, object string, searches []SearchKeys, k int) ([][]Record, error) {
+	if err := CheckObject(object); err != nil {
+		return nil, err
+	}
+	out := make([][]Record, len(searches))
+	if len(searches) == 0 {
+		return out, nil
+	}
+	st, _ := candidateStmts.LoadOrStore(l.DB, schema.NewStmt(l.DB, candidatesSQL))
+	n := len(searches)
+	names, domains, emails, phones := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, s := range searches {
+		names[i], domains[i], emails[i], phones[i] = s.Name, s.Domain, s.Email, s.Phone
+	}
+	rows, err := st.(*schema.Stmt).QueryContext(ctx, org, object, schema.TextArray(names), schema.TextArray(domains),
+		schema.TextArray(emails), schema.TextArray(phones), k)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			idx    int
+			m      schema.CRMRecord
+			ext    *string
+			fields []byte
+		)
+		if err := rows.Scan(&idx, &m.ID, &ext, &fields, &m.Version, &m.CreatedAt, &m.LastModifiedAt); err != nil {
+			return nil, err
+		}
+		m.Object, m.ExternalID = object, ext
+		if err := json.Unmarshal(fields, &m.Fields); err != nil {
+			return nil, err
+		}
+		out[idx-1] = append(out[idx-1], *toRecord(&m))
+	}
+	return out, rows.Err()
+}
