@@ -22,9 +22,9 @@ func TestCandidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	searches := []crm.SearchKeys{
-		crm.KeysFor(crm.Account, map[string]any{"Name": "ACME Robotics Inc"}, "US"),                   // by name
+		crm.KeysFor(crm.Account, map[string]any{"Name": "ACME Robotics Inc"}, "US"),                       // by name
 		crm.KeysFor(crm.Account, map[string]any{"Name": "Something Else", "Website": "globex.com"}, "US"), // by domain
-		crm.KeysFor(crm.Account, map[string]any{"Name": "Zzyzx Unrelated"}, "US"),                      // nothing
+		crm.KeysFor(crm.Account, map[string]any{"Name": "Zzyzx Unrelated"}, "US"),                         // nothing
 	}
 	got, err := s.Candidates(ctx, org, crm.Account, searches, 5)
 	if err != nil {
