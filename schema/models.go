@@ -161,6 +161,7 @@ type CRMRecord struct {
 	PostalCode     string         `bun:"postal_code,notnull"`
 	OwnerID        string         `bun:"owner_id,notnull"`
 	AccountID      string         `bun:"account_id,notnull"`
+	Birthdate      string         `bun:"birthdate,notnull"`
 	Version        int64          `bun:"version,notnull"`
 	CreatedAt      time.Time      `bun:"created_at,notnull,default:now()"`
 	LastModifiedAt time.Time      `bun:"last_modified_at,notnull,default:now()"`

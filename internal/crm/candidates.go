@@ -12,27 +12,28 @@ import (
 
 // SearchKeys are what candidate search looks a record's duplicates up by.
 type SearchKeys struct {
-	Name, Domain, Email, Phone string
+	Name, Domain, Email, Phone, Birthdate string
 }
 
 // KeysFor computes the search keys of a record given by its fields, the way stored records'
 // typed columns are computed.
 func KeysFor(object string, fields map[string]any, region string) SearchKeys {
 	k := matchKeys(object, fields, region)
-	return SearchKeys{Name: k.Name, Domain: k.Domain, Email: k.Email, Phone: k.Phone}
+	return SearchKeys{Name: k.Name, Domain: k.Domain, Email: k.Email, Phone: k.Phone, Birthdate: k.Birthdate}
 }
 
 // candidatesSQL finds, for each search in one statement, the records sharing an exact key
-// (domain, email or phone) and the top $7 by trigram similarity of the normalised name
+// (domain, email, phone or birth date) and the top $7 by trigram similarity of the normalised name
 // (the GIN index serves name_norm % ...). LATERAL with OFFSET 0 keeps each search its own
 // index lookups.
 const candidatesSQL = `
 SELECT s.idx, c.id, c.external_id, c.fields, c.version, c.created_at, c.last_modified_at
-FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS s (name, domain, email, phone, idx)
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $8::text[]) WITH ORDINALITY AS s (name, domain, email, phone, birth, idx)
 CROSS JOIN LATERAL (
     SELECT r.* FROM crm_records AS r
     WHERE r.org_id = $1 AND r.object = $2 AND (
-        (s.domain <> '' AND r.domain = s.domain) OR (s.email <> '' AND r.email = s.email) OR (s.phone <> '' AND r.phone = s.phone))
+        (s.domain <> '' AND r.domain = s.domain) OR (s.email <> '' AND r.email = s.email) OR (s.phone <> '' AND r.phone = s.phone)
+        OR (s.birth <> '' AND r.birthdate = s.birth))
     UNION
     (SELECT r.* FROM crm_records AS r
      WHERE s.name <> '' AND r.org_id = $1 AND r.object = $2 AND r.name_norm % s.name
@@ -58,11 +59,12 @@ func (l *Local) Candidates(ctx context.Context, org uuid.UUID, object string, se
 	st, _ := candidateStmts.LoadOrStore(l.DB, schema.NewStmt(l.DB, candidatesSQL))
 	n := len(searches)
 	names, domains, emails, phones := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	births := make([]string, n)
 	for i, s := range searches {
-		names[i], domains[i], emails[i], phones[i] = s.Name, s.Domain, s.Email, s.Phone
+		names[i], domains[i], emails[i], phones[i], births[i] = s.Name, s.Domain, s.Email, s.Phone, s.Birthdate
 	}
 	rows, err := st.(*schema.Stmt).QueryContext(ctx, org, object, schema.TextArray(names), schema.TextArray(domains),
-		schema.TextArray(emails), schema.TextArray(phones), k)
+		schema.TextArray(emails), schema.TextArray(phones), k, schema.TextArray(births))
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 // keys are the typed columns of a record, which the matching engine's candidate search and
 // the list filters use.
 type keys struct {
-	Name, Domain, Email, Phone, City, PostalCode, OwnerID, AccountID string
+	Name, Domain, Email, Phone, City, PostalCode, OwnerID, AccountID, Birthdate string
 }
 
 // str reads the first non-empty string among fields.
@@ -24,7 +24,7 @@ func str(fields map[string]any, names ...string) string {
 func keysOf(object string, fields map[string]any, region string) keys {
 	k := keys{OwnerID: str(fields, "OwnerId"), AccountID: str(fields, "AccountId")}
 	mk := matchKeys(object, fields, region)
-	k.Name, k.Domain, k.Email, k.Phone = mk.Name, mk.Domain, mk.Email, mk.Phone
+	k.Name, k.Domain, k.Email, k.Phone, k.Birthdate = mk.Name, mk.Domain, mk.Email, mk.Phone, mk.Birthdate
 	switch object {
 	case Account:
 		k.City, k.PostalCode = str(fields, "BillingCity", "ShippingCity"), str(fields, "BillingPostalCode", "ShippingPostalCode")

@@ -54,7 +54,7 @@ func (l *Local) row(org uuid.UUID, object, id, externalID string, fields map[str
 	k := keysOf(object, fields, l.Region)
 	m := &schema.CRMRecord{OrgID: org, ID: id, Object: object, Fields: fields, NameNorm: k.Name, Domain: k.Domain,
 		Email: k.Email, Phone: k.Phone, City: k.City, PostalCode: k.PostalCode, OwnerID: k.OwnerID, AccountID: k.AccountID,
-		Version: 1, CreatedAt: now, LastModifiedAt: now}
+		Birthdate: k.Birthdate, Version: 1, CreatedAt: now, LastModifiedAt: now}
 	if externalID != "" {
 		m.ExternalID = &externalID
 	}
@@ -203,7 +203,7 @@ func (l *Local) Update(ctx context.Context, org uuid.UUID, object, id string, fi
 		}
 		m := l.row(org, object, cur.ID, "", merged, l.now())
 		_, err = tx.NewUpdate().Model(m).
-			Column("fields", "name_norm", "domain", "email", "phone", "city", "postal_code", "owner_id", "account_id", "last_modified_at").
+			Column("fields", "name_norm", "domain", "email", "phone", "city", "postal_code", "owner_id", "account_id", "birthdate", "last_modified_at").
 			Set("version = version + 1").
 			Where("org_id = ? AND id = ?", org, cur.ID).
 			Returning("version, created_at, external_id").Exec(ctx)
@@ -257,16 +257,16 @@ func (l *Local) Delete(ctx context.Context, org uuid.UUID, object, id string) er
 // updated one.
 const upsertSQL = `
 INSERT INTO crm_records AS r (org_id, id, object, external_id, fields, name_norm, domain, email, phone, city, postal_code,
-    owner_id, account_id, version, created_at, last_modified_at)
+    owner_id, account_id, birthdate, version, created_at, last_modified_at)
 SELECT $1, t.id, $2, CASE WHEN t.has_ext THEN t.ext END, t.fields::jsonb, t.name, t.domain, t.email, t.phone, t.city, t.zip,
-    t.owner, t.acct, 1, $3, $3
+    t.owner, t.acct, t.birth, 1, $3, $3
 FROM unnest($4::text[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-    $12::text[], $13::text[], $14::text[], $15::text[])
-    AS t (id, ext, has_ext, fields, name, domain, email, phone, city, zip, owner, acct)
+    $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+    AS t (id, ext, has_ext, fields, name, domain, email, phone, city, zip, owner, acct, birth)
 ON CONFLICT (org_id, object, external_id) WHERE external_id IS NOT NULL DO UPDATE
 SET fields = EXCLUDED.fields, name_norm = EXCLUDED.name_norm, domain = EXCLUDED.domain, email = EXCLUDED.email,
     phone = EXCLUDED.phone, city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, owner_id = EXCLUDED.owner_id,
-    account_id = EXCLUDED.account_id, version = r.version + 1, last_modified_at = EXCLUDED.last_modified_at
+    account_id = EXCLUDED.account_id, birthdate = EXCLUDED.birthdate, version = r.version + 1, last_modified_at = EXCLUDED.last_modified_at
 RETURNING id, external_id, version, created_at, (xmax = 0)`
 
 // MaxBulk is the most records one bulk upsert takes.
@@ -311,6 +311,7 @@ func (l *Local) BulkUpsert(ctx context.Context, org uuid.UUID, object string, in
 	ids, exts, hasExt, fieldsJSON := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	names, domains, emails, phones := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	cities, zips, owners, accts := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	births := make([]string, n)
 	for j, m := range rows {
 		b, err := json.Marshal(m.Fields)
 		if err != nil {
@@ -323,10 +324,11 @@ func (l *Local) BulkUpsert(ctx context.Context, org uuid.UUID, object string, in
 		}
 		names[j], domains[j], emails[j], phones[j] = m.NameNorm, m.Domain, m.Email, m.Phone
 		cities[j], zips[j], owners[j], accts[j] = m.City, m.PostalCode, m.OwnerID, m.AccountID
+		births[j] = m.Birthdate
 	}
 	dbRows, err := l.upsert.QueryContext(ctx, org, object, now, schema.TextArray(ids), schema.TextArray(exts), schema.TextArray(hasExt),
 		schema.TextArray(fieldsJSON), schema.TextArray(names), schema.TextArray(domains), schema.TextArray(emails),
-		schema.TextArray(phones), schema.TextArray(cities), schema.TextArray(zips), schema.TextArray(owners), schema.TextArray(accts))
+		schema.TextArray(phones), schema.TextArray(cities), schema.TextArray(zips), schema.TextArray(owners), schema.TextArray(accts), schema.TextArray(births))
 	if err != nil {
 		return nil, err
 	}

@@ -2,36 +2,41 @@ package crm
 
 import (
 	"strings"
-	"unicode"
 
-	"github.com/nyaruka/phonenumbers"
-
-	"github.com/lanternhq/lantern/internal/enrich/email"
+	"github.com/lanternhq/lantern/internal/match"
 )
 
 // blockKeys are the keys candidate search looks records up by.
-type blockKeys struct{ Name, Domain, Email, Phone string }
+type blockKeys struct{ Name, Domain, Email, Phone, Birthdate string }
 
-// matchKeys computes a record's search keys: the normalised name, the company domain (never
-// a webmail one), the lower-cased email and the E.164 phone.
+// matchKeys computes a record's search keys with the matching engine's normalisers
+// (match.Keys), so that stored columns and searches agree: the normalised company or person
+// name, the company domain (never a webmail one), the email, the E.164 phone (Phone, else
+// MobilePhone) and the birth date.
 func matchKeys(object string, fields map[string]any, region string) blockKeys {
-	var k blockKeys
+	mo := object
 	switch object {
-	case Account, Opportunity:
-		k.Name = normName(str(fields, "Name"))
-		k.Domain = domainOf(str(fields, "Website"))
-	default:
-		k.Name = normName(str(fields, "FirstName") + " " + str(fields, "LastName"))
-		k.Email = strings.ToLower(str(fields, "Email"))
-		k.Domain = domainOf(k.Email)
-		if k.Domain == "" && object == Lead {
-			k.Domain = domainOf(str(fields, "Website"))
+	case Opportunity:
+		mo = match.ObjectAccount // searched by name, like a company
+	case User:
+		mo = match.ObjectContact // searched by person name
+	}
+	sf := make(map[string]string, 8)
+	for _, n := range []string{"Name", "FirstName", "LastName", "Website", "Email", "Birthdate"} {
+		if s := str(fields, n); s != "" {
+			sf[n] = s
 		}
 	}
-	if p := str(fields, "Phone", "MobilePhone"); p != "" {
-		k.Phone = e164(p, region)
+	phone := str(fields, "Phone", "MobilePhone")
+	k := match.Keys(mo, match.Record{Fields: sf}, region)
+	out := blockKeys{Name: k.Name, Domain: k.Domain, Email: k.Email, Birthdate: k.Birthdate}
+	if object == Lead && out.Domain == "" {
+		out.Domain = match.NormalizeDomain(str(fields, "Website"))
 	}
-	return k
+	if phone != "" {
+		out.Phone = e164(phone, region)
+	}
+	return out
 }
 
 // e164 is a phone number in E.164, or "". Numbers already written internationally ("+" and
@@ -41,11 +46,7 @@ func e164(raw, region string) string {
 	if digits, ok := plainInternational(raw); ok {
 		return "+" + digits
 	}
-	n, err := phonenumbers.Parse(raw, strings.ToUpper(region))
-	if err != nil || !phonenumbers.IsPossibleNumber(n) {
-		return ""
-	}
-	return phonenumbers.Format(n, phonenumbers.E164)
+	return match.NormalizePhone(raw, region)
 }
 
 func plainInternational(raw string) (string, bool) {
@@ -65,33 +66,4 @@ func plainInternational(raw string) (string, bool) {
 	}
 	n := b.Len()
 	return b.String(), n >= 8 && n <= 15 && b.String()[0] != '0'
-}
-
-func domainOf(v string) string {
-	if v == "" {
-		return ""
-	}
-	if a, err := email.Parse(v); err == nil {
-		v = a.Domain
-	}
-	d, err := email.NormalizeDomain(v)
-	if err != nil || email.IsWebmail(d) {
-		return ""
-	}
-	return d
-}
-
-func normName(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToLower(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(r)
-			space = false
-		} else if !space && b.Len() > 0 {
-			b.WriteByte(' ')
-			space = true
-		}
-	}
-	return strings.TrimSpace(b.String())
 }
