@@ -128,6 +128,7 @@ func (s *Server) Register(a huma.API) {
 	s.registerEnrich(a)
 	s.registerResearch(a)
 	s.registerCRM(a)
+	s.registerRouting(a)
 	documentHeaders(a)
 }
 

@@ -166,3 +166,65 @@ type CRMRecord struct {
 	CreatedAt      time.Time      `bun:"created_at,notnull,default:now()"`
 	LastModifiedAt time.Time      `bun:"last_modified_at,notnull,default:now()"`
 }
+
+type RoutingPool struct {
+	bun.BaseModel `bun:"table:routing_pools"`
+
+	ID           uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	OrgID        uuid.UUID `bun:"org_id,type:uuid,notnull"`
+	Name         string    `bun:"name,notnull"`
+	Objects      []string  `bun:"objects,array,notnull"`
+	OnReturn     string    `bun:"on_return,notnull"`
+	LastSequence int64     `bun:"last_sequence,notnull"`
+	CreatedAt    time.Time `bun:"created_at,notnull,default:now()"`
+	UpdatedAt    time.Time `bun:"updated_at,notnull,default:now()"`
+}
+
+type RoutingMember struct {
+	bun.BaseModel `bun:"table:routing_members"`
+
+	OrgID            uuid.UUID       `bun:"org_id,type:uuid,notnull"`
+	PoolID           uuid.UUID       `bun:"pool_id,pk,type:uuid"`
+	UserID           string          `bun:"user_id,pk"`
+	Position         int64           `bun:"position,scanonly"`
+	Weight           int             `bun:"weight,notnull"`
+	Status           string          `bun:"status,notnull"`
+	OutOfOfficeUntil *time.Time      `bun:"out_of_office_until"`
+	CapDay           *int            `bun:"cap_day"`
+	CapWeek          *int            `bun:"cap_week"`
+	WorkingHours     json.RawMessage `bun:"working_hours,type:jsonb,nullzero"`
+	CurrentWeight    int64           `bun:"current_weight,notnull"`
+	Assigned         int64           `bun:"assigned,notnull"`
+	CreatedAt        time.Time       `bun:"created_at,notnull,default:now()"`
+	UpdatedAt        time.Time       `bun:"updated_at,notnull,default:now()"`
+}
+
+type RoutingAssignment struct {
+	bun.BaseModel `bun:"table:routing_assignments"`
+
+	OrgID          uuid.UUID `bun:"org_id,type:uuid,notnull"`
+	PoolID         uuid.UUID `bun:"pool_id,pk,type:uuid"`
+	Sequence       int64     `bun:"sequence,pk"`
+	Object         string    `bun:"object,notnull"`
+	ObjectID       string    `bun:"object_id,notnull"`
+	UserID         string    `bun:"user_id,notnull"`
+	PrevOwner      string    `bun:"prev_owner,notnull"`
+	Reason         string    `bun:"reason,notnull"`
+	RequestID      string    `bun:"request_id,notnull"`
+	IdempotencyKey *string   `bun:"idempotency_key"`
+	AssignedAt     time.Time `bun:"assigned_at,notnull"`
+}
+
+type RoutingReset struct {
+	bun.BaseModel `bun:"table:routing_resets"`
+
+	ID        int64           `bun:"id,pk,autoincrement"`
+	OrgID     uuid.UUID       `bun:"org_id,type:uuid,notnull"`
+	PoolID    uuid.UUID       `bun:"pool_id,type:uuid,notnull"`
+	Mode      string          `bun:"mode,notnull"`
+	Reason    string          `bun:"reason,notnull"`
+	RequestID string          `bun:"request_id,notnull"`
+	Sequence  int64           `bun:"sequence,notnull"`
+	Before    json.RawMessage `bun:"before,type:jsonb,notnull"`
+	ResetAt   time.Time       `bun:"reset_at,notnull"`
+}
