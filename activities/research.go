@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lanternhq/lantern/internal/apperr"
+	"github.com/lanternhq/lantern/internal/batch"
 	"github.com/lanternhq/lantern/internal/credits"
 	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/enrich/llm"
@@ -30,6 +31,8 @@ type Bill struct {
 	RequestID string // the research run; with Step it makes each debit happen once
 	Step      string // e.g. "research.plan", "research.read.3"
 	Budget    int64  // credits this step may spend at most
+	BatchID   string // set when the run is a record of a batch: charged against its reservation
+	RecordID  string // the batch record
 }
 
 // charge debits a step's cost, capped at its budget (the caller's max_credits is a promise).
@@ -37,6 +40,14 @@ func (r *Research) charge(ctx context.Context, b Bill, cost int64, memo string) 
 	cost = min(cost, b.Budget)
 	if cost <= 0 {
 		return 0, nil
+	}
+	if b.BatchID != "" {
+		provider, _, _ := strings.Cut(strings.TrimPrefix(b.Step, "research."), ".")
+		_, err := batch.Charge(ctx, r.Engine.DB, b.OrgID, b.BatchID, b.RecordID, b.Step, "enrich.research", provider, cost)
+		if apperr.Is(err, apperr.InsufficientCredits) {
+			return 0, temporal.NewNonRetryableApplicationError(err.Error(), "insufficient_credits", err)
+		}
+		return cost, err
 	}
 	_, err := credits.Debit(ctx, r.Engine.DB, credits.Charge{OrgID: b.OrgID, APIKeyID: b.APIKeyID,
 		RequestID: b.RequestID, Step: b.Step, Service: "enrich.research", Amount: cost, Memo: memo})

@@ -127,6 +127,7 @@ func (s *Server) Register(a huma.API) {
 	s.registerLogs(a)
 	s.registerEnrich(a)
 	s.registerResearch(a)
+	s.registerAgents(a)
 	s.registerCRM(a)
 	s.registerRouting(a)
 	documentHeaders(a)

@@ -228,3 +228,53 @@ type RoutingReset struct {
 	Before    json.RawMessage `bun:"before,type:jsonb,notnull"`
 	ResetAt   time.Time       `bun:"reset_at,notnull"`
 }
+
+// Batch is one Async API batch (/v1/agents); its input and results are in S3 under Prefix.
+type Batch struct {
+	bun.BaseModel `bun:"table:batches"`
+
+	OrgID           uuid.UUID  `bun:"org_id,pk,type:uuid"`
+	ID              string     `bun:"id,pk"`
+	APIKeyID        *uuid.UUID `bun:"api_key_id,type:uuid"`
+	Type            string     `bun:"type,notnull"`
+	State           string     `bun:"state,notnull"`
+	Total           int        `bun:"total,notnull"`
+	MaxCredits      int64      `bun:"max_credits,notnull"`
+	CreditsReserved int64      `bun:"credits_reserved,notnull"`
+	CreditsUsed     int64      `bun:"credits_used,notnull"`
+	Prefix          string     `bun:"prefix,notnull"`
+	CallbackURL     string     `bun:"callback_url,notnull"`
+	CallbackSecret  string     `bun:"callback_secret,notnull"`
+	Message         string     `bun:"message,notnull"`
+	CreatedAt       time.Time  `bun:"created_at,notnull,default:now()"`
+	StartedAt       *time.Time `bun:"started_at"`
+	FinishedAt      *time.Time `bun:"finished_at"`
+}
+
+// BatchRecord is one processed record of a batch: its results.jsonl line.
+type BatchRecord struct {
+	bun.BaseModel `bun:"table:batch_records"`
+
+	OrgID       uuid.UUID       `bun:"org_id,pk,type:uuid"`
+	BatchID     string          `bun:"batch_id,pk"`
+	RecordID    string          `bun:"record_id,pk"`
+	Seq         int             `bun:"seq,notnull"`
+	Success     bool            `bun:"success,notnull"`
+	CreditsUsed int64           `bun:"credits_used,notnull"`
+	Line        json.RawMessage `bun:"line,type:jsonb,notnull"`
+	CreatedAt   time.Time       `bun:"created_at,notnull,default:now()"`
+}
+
+// BatchCharge is one step charged against a batch's reservation.
+type BatchCharge struct {
+	bun.BaseModel `bun:"table:batch_charges"`
+
+	OrgID     uuid.UUID `bun:"org_id,pk,type:uuid"`
+	BatchID   string    `bun:"batch_id,pk"`
+	RecordID  string    `bun:"record_id,pk"`
+	Step      string    `bun:"step,pk"`
+	Service   string    `bun:"service,notnull"`
+	Provider  string    `bun:"provider,notnull"`
+	Amount    int64     `bun:"amount,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull,default:now()"`
+}

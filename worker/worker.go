@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 	"go.temporal.io/api/enums/v1"
@@ -14,8 +15,10 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/lanternhq/lantern/activities"
+	"github.com/lanternhq/lantern/internal/batch"
 	"github.com/lanternhq/lantern/internal/config"
 	"github.com/lanternhq/lantern/internal/enrich"
+	"github.com/lanternhq/lantern/internal/objectstore"
 	"github.com/lanternhq/lantern/workflows"
 )
 
@@ -23,6 +26,7 @@ import (
 type Deps struct {
 	DB     *bun.DB
 	Enrich *enrich.Engine
+	Store  *objectstore.Store // batch inputs and results
 }
 
 // New returns a worker with every workflow and activity registered; Run starts it.
@@ -38,6 +42,10 @@ func Register(r sdkworker.Registry, cfg *config.Config, d Deps) {
 	r.RegisterActivity(&activities.Retention{DB: d.DB, DefaultDays: cfg.LogRetentionDays})
 	r.RegisterWorkflow(workflows.ResearchWorkflow)
 	r.RegisterActivity(&activities.Research{Engine: d.Enrich})
+	r.RegisterWorkflow(workflows.BatchWorkflow)
+	r.RegisterActivity(&activities.Batch{DB: d.DB, Store: d.Store, Engine: d.Enrich, Concurrency: cfg.BatchConcurrency,
+		Retry: batch.Retry{Attempts: 3, Backoff: 200 * time.Millisecond}, ResearchBudget: cfg.Enrich.ResearchBudget,
+		CallbackAllow: cfg.Enrich.FetchAllow})
 }
 
 // Run ensures the schedules, then runs the worker until ctx ends.

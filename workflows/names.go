@@ -17,3 +17,15 @@ func ResearchWorkflowID(orgID, researchID string) string {
 // ResearchProgressQuery is the query name of a research run's progress (the Temporal UI can
 // run it from the workflow's page).
 const ResearchProgressQuery = "progress"
+
+// BatchWorkflowID is an Async API batch's workflow id; the org is part of it, and the batch id
+// is derived from the idempotency key, so a repeated submission finds the same workflow.
+func BatchWorkflowID(orgID, batchID string) string { return "batch-" + orgID + "-" + batchID }
+
+// BatchResearchWorkflowID is the child research run of one record of a research batch.
+func BatchResearchWorkflowID(orgID, batchID, recordSeq string) string {
+	return BatchWorkflowID(orgID, batchID) + "-r" + recordSeq
+}
+
+// BatchProgressQuery is the query name of a batch's progress (the Temporal UI runs it).
+const BatchProgressQuery = "progress"

@@ -27,6 +27,7 @@ type ResearchInput struct {
 	MaxQueries int
 	MaxPages   int
 	RecordID   string // when set, the answer is cached for the record
+	BatchID    string // when set, a record of this batch: steps are charged to its reservation
 }
 
 // reportShare is the part of the budget kept for writing the report.
@@ -50,7 +51,8 @@ func ResearchWorkflow(ctx workflow.Context, in ResearchInput) (enrich.ResearchRe
 	res := enrich.ResearchResult{Citations: []enrich.Citation{}, Queries: []string{}, Steps: []enrich.Attempt{}}
 	spent := int64(0)
 	bill := func(step string, budget int64) activities.Bill {
-		return activities.Bill{OrgID: in.OrgID, APIKeyID: in.APIKeyID, RequestID: in.RequestID, Step: "research." + step, Budget: budget}
+		return activities.Bill{OrgID: in.OrgID, APIKeyID: in.APIKeyID, RequestID: in.RequestID, Step: "research." + step, Budget: budget,
+			BatchID: in.BatchID, RecordID: in.RecordID}
 	}
 	record := func(provider string, out activities.StepOutput, status, errText string) {
 		spent += out.Credits

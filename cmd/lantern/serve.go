@@ -125,7 +125,7 @@ func runServe(ctx context.Context, args []string, withWorker bool) error {
 	wg.Go(func() { srv.Listen(ctx) })
 	if withWorker {
 		wg.Go(func() {
-			if err := worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng}); err != nil {
+			if err := worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng, Store: store}); err != nil {
 				errs <- fmt.Errorf("worker: %w", err)
 				cancel()
 			}
@@ -171,6 +171,10 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	store, err := objectStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	slog.Info("worker is up", "task_queue", cfg.TemporalTaskQueue, "temporal", cfg.TemporalAddress)
-	return worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng})
+	return worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng, Store: store})
 }

@@ -53,6 +53,9 @@ type Config struct {
 	LogLevel  string
 	LogFormat string
 
+	BatchConcurrency int // records of one batch in flight at once
+	BatchChunkSize   int // records per chunk: results.jsonl is rewritten after each
+
 	Enrich EnrichConfig
 }
 
@@ -254,6 +257,10 @@ var Settings = []Setting{
 			c.Enrich.ResearchBudget = int64(n)
 			return err
 		}},
+	{Env: "LANTERN_BATCH_CONCURRENCY", Default: "32", Help: "records of one Async API batch processed at once (per worker)",
+		set: func(c *Config, v string) (err error) { c.BatchConcurrency, err = intIn(v, 1, 1000); return }},
+	{Env: "LANTERN_BATCH_CHUNK_SIZE", Default: "100", Help: "records per batch chunk; results.jsonl is rewritten in S3 after each chunk",
+		set: func(c *Config, v string) (err error) { c.BatchChunkSize, err = intIn(v, 1, 1000); return }},
 	{Env: "LANTERN_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
 		set: func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
 	{Env: "LANTERN_LOG_FORMAT", Default: "text", Help: "text or json",

@@ -55,6 +55,8 @@ type Job struct {
 	Record     Record
 	MaxCredits int64 // 0: no per-request cap
 	Options    Options
+	// Debit charges a step; nil charges the org's balance. A batch charges its reservation.
+	Debit func(context.Context, credits.Charge) (credits.Result, error)
 }
 
 // Outcome is what a job found.
@@ -131,7 +133,11 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Outcome, error) {
 				return nil, err
 			}
 			if len(found) > 0 && price > 0 {
-				r, err := e.debit(ctx, credits.Charge{OrgID: job.OrgID, APIKeyID: job.APIKeyID,
+				debit := e.debit
+				if job.Debit != nil {
+					debit = job.Debit
+				}
+				r, err := debit(ctx, credits.Charge{OrgID: job.OrgID, APIKeyID: job.APIKeyID,
 					RequestID: job.RequestID, Step: job.Service + "." + name, Service: "enrich." + job.Service, Amount: price})
 				if apperr.Is(err, apperr.InsufficientCredits) {
 					a.Status, a.Error, found, refused = "insufficient_credits", err.Error(), nil, true

@@ -470,6 +470,10 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 	return out
 }
 
+// PublicAddr reports whether ip is a public unicast address: what outbound calls other than
+// page fetches (batch callbacks) check too.
+func PublicAddr(ip netip.Addr) bool { return publicAddr(ip) }
+
 // publicAddr reports whether ip is a public unicast address. IPv4-mapped addresses are judged
 // as IPv4; NAT64 and 6to4 addresses by the IPv4 address they embed. Other IPv6 must be global
 // unicast (2000::/3), which excludes ULA, link-local, site-local, multicast and the v4-compatible
