@@ -178,11 +178,18 @@ func (l *Local) Upsert(ctx context.Context, org uuid.UUID, object string, in Inp
 
 // Update merges fields into a record; a nil value removes the field.
 func (l *Local) Update(ctx context.Context, org uuid.UUID, object, id string, fields map[string]any, ifVersion int64) (*Record, error) {
+	return l.UpdateIn(ctx, l.DB, org, object, id, fields, ifVersion)
+}
+
+// UpdateIn is Update inside the caller's transaction (or on db directly), so that a change
+// to a record commits or rolls back with the caller's other writes (routing sets OwnerId
+// this way).
+func (l *Local) UpdateIn(ctx context.Context, db bun.IDB, org uuid.UUID, object, id string, fields map[string]any, ifVersion int64) (*Record, error) {
 	if err := checkFields(object, fields, false, "body.fields"); err != nil {
 		return nil, err
 	}
 	var out *Record
-	err := l.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		cur, err := getForUpdate(ctx, tx, org, object, id)
 		if err != nil {
 			return err

@@ -84,6 +84,11 @@ func (r *AssignRequest) check() error {
 	return nil
 }
 
+// inTx is a CRM store that can write inside the caller's transaction (crm.Local).
+type inTx interface {
+	UpdateIn(ctx context.Context, db bun.IDB, org uuid.UUID, object, id string, fields map[string]any, ifVersion int64) (*crm.Record, error)
+}
+
 // errStale: the record changed between reading it and writing its owner; the whole
 // assignment is rolled back and tried again.
 var errStale = errors.New("record changed during assignment")
@@ -171,19 +176,25 @@ func (s *Service) assign(ctx context.Context, org uuid.UUID, req AssignRequest, 
 		if err := s.record(ctx, tx, org, p, ms, d, req, prevOwner, now); err != nil {
 			return err
 		}
-		// The owner is written last, so that a failure of anything before leaves the CRM as
-		// it was; the lock is still held, so the order of owners matches the sequence.
-		if prevOwner != chosen {
-			_, err := s.CRM.Update(ctx, org, req.Object, req.ObjectID, map[string]any{"OwnerId": chosen}, rec.Version)
-			if apperr.CodeOf(err) == apperr.Conflict {
-				return errStale
-			}
-			if err != nil {
-				return err
-			}
-			ownerSet = true
+		// The owner is written last: with a CRM outside this database (Salesforce), a failure
+		// of anything before leaves the CRM as it was. The lock is still held, so owners
+		// change in sequence order.
+		if prevOwner == chosen {
+			return nil
 		}
-		return nil
+		owner := map[string]any{"OwnerId": chosen}
+		if local, ok := s.CRM.(inTx); ok {
+			// The local store writes in this transaction: all or nothing, and no second
+			// connection held while the pool is locked.
+			_, err = local.UpdateIn(ctx, tx, org, req.Object, req.ObjectID, owner, rec.Version)
+		} else {
+			_, err = s.CRM.Update(ctx, org, req.Object, req.ObjectID, owner, rec.Version)
+			ownerSet = err == nil
+		}
+		if apperr.CodeOf(err) == apperr.Conflict {
+			return errStale
+		}
+		return err
 	})
 	if err != nil && ownerSet {
 		// The commit failed after the owner was written: put the owner back and say so.

@@ -317,7 +317,8 @@ func TestConcurrentAssignmentsAcrossProcessesAreExact(t *testing.T) {
 	f.pool(t, "EQUAL", "", 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
 	f.pool(t, "WEIGHTED", "", 1, 2, 3, 4, 5, 1, 2, 3, 4, 5)
 	// A second service on its own connection pool stands for a second API process.
-	db2 := schema.Open(f.dsn, 20)
+	// Fewer connections than clients: an assignment must never need two at once.
+	db2 := schema.Open(f.dsn, 8)
 	t.Cleanup(func() { db2.Close() })
 	svcs := []*Service{f.svc, {DB: db2, CRM: &crm.Local{DB: db2}}}
 
