@@ -147,6 +147,13 @@ func (b *Batch) Enrich(ctx context.Context, in ChunkInput) (ChunkOutput, error) 
 			return err
 		}
 		lines[k] = batch.LineOf(rec.RecordID, out)
+		if out.Cached {
+			// An attempt before a crash may have charged this record and cached its answer;
+			// the line must say what the record cost, which the charges hold.
+			if lines[k].CreditsUsed, err = b.charged(ctx, row, rec.RecordID); err != nil {
+				return err
+			}
+		}
 		for _, a := range out.Attempts {
 			if a.Status == "insufficient_credits" {
 				stop.Store(true)
@@ -248,6 +255,14 @@ func (b *Batch) writeResults(ctx context.Context, row *schema.Batch) error {
 	return nil
 }
 
+// charged is what a record has been charged in this batch.
+func (b *Batch) charged(ctx context.Context, row *schema.Batch, recordID string) (int64, error) {
+	var used int64
+	err := b.DB.NewSelect().Model((*schema.BatchCharge)(nil)).ColumnExpr("coalesce(sum(amount), 0)").
+		Where("org_id = ? AND batch_id = ? AND record_id = ?", row.OrgID, row.ID, recordID).Scan(ctx, &used)
+	return used, err
+}
+
 // ResearchTask is one research record for the workflow to run as a child.
 type ResearchTask struct {
 	Seq      int
@@ -315,12 +330,9 @@ func (b *Batch) SaveResearch(ctx context.Context, in SaveResearchInput) (ChunkOu
 		if d.Refused {
 			stop = true
 		}
-		var used int64
-		if err := b.DB.NewSelect().Model((*schema.BatchCharge)(nil)).ColumnExpr("coalesce(sum(amount), 0)").
-			Where("org_id = ? AND batch_id = ? AND record_id = ?", in.OrgID, in.BatchID, d.RecordID).Scan(ctx, &used); err != nil {
+		if l.CreditsUsed, err = b.charged(ctx, row, d.RecordID); err != nil {
 			return ChunkOutput{}, err
 		}
-		l.CreditsUsed = used
 		if err := b.save(ctx, in.BatchRef, d.Seq, l); err != nil {
 			return ChunkOutput{}, err
 		}
