@@ -42,7 +42,8 @@ func (r *Research) charge(ctx context.Context, b Bill, cost int64, memo string) 
 		return 0, nil
 	}
 	if b.BatchID != "" {
-		provider, _, _ := strings.Cut(strings.TrimPrefix(b.Step, "research."), ".")
+		step, _, _ := strings.Cut(strings.TrimPrefix(b.Step, "research."), ".")
+		provider := map[string]string{"plan": "llm", "report": "llm", "search": "search", "read": "web"}[step]
 		_, err := batch.Charge(ctx, r.Engine.DB, b.OrgID, b.BatchID, b.RecordID, b.Step, "enrich.research", provider, cost)
 		if apperr.Is(err, apperr.InsufficientCredits) {
 			return 0, temporal.NewNonRetryableApplicationError(err.Error(), "insufficient_credits", err)

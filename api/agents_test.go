@@ -453,3 +453,57 @@ func TestBatchCallbackIsSigned(t *testing.T) {
 		t.Fatalf("callback %q signed %q (secret %q)", body, header, secret)
 	}
 }
+
+// TestBatchResearch runs a research batch: each record is a child research run whose steps
+// are charged against the batch's reservation.
+func TestBatchResearch(t *testing.T) {
+	site := testenv.Site(t, map[string]string{
+		"/about": `<html><head><title>About Acme</title></head><body><p>Acme builds industrial robots for car makers.</p></body></html>`,
+	})
+	searx := testenv.NewSearXNG(t, func(q string) []testenv.SearchHit {
+		return []testenv.SearchHit{{URL: site.URL + "/about", Title: "About Acme"}}
+	})
+	model := testenv.NewLLM(t, 1000, func(req testenv.LLMRequest) any {
+		switch req.SchemaName() {
+		case "research_plan":
+			return map[string]any{"queries": []string{"Acme products"}}
+		case "page_notes":
+			return map[string]any{"notes": []any{map[string]string{"claim": "Acme builds robots", "quote": "Acme builds industrial robots for car makers."}}}
+		}
+		return "Acme builds industrial robots [1]."
+	})
+	bs := newBatchStack(t, 10000, func(c *config.Config) {
+		generous(c)
+		withLLM(model)(c)
+		c.Enrich.SearXNGURL = searx.URL
+		c.BatchConcurrency = 2
+	})
+	bs.startW(bs.store)
+	m := bs.submit(t, "research", `{"question":"What does the company sell?","max_credits":500,"records":[
+		{"record_id":"r1","company":"Acme","domain":"acme.test"},
+		{"record_id":"r2","company":"Acme Two","domain":"acme2.test","question":"Who leads sales?"},
+		{"record_id":"r3","company":"Acme Three","domain":"acme3.test"}]}`)
+	st := bs.wait(t, m["batch_id"].(string), 2*time.Minute)
+	if st["state"] != "completed" || st["succeeded"] != float64(3) {
+		t.Fatalf("status: %v", st)
+	}
+	lines := resultLines(t, download(t, urls(st)["results"].(string)))
+	var lineSum int64
+	for _, id := range []string{"r1", "r2", "r3"} {
+		l := lines[id]
+		report, _ := l["data"].(map[string]any)["report"].(string)
+		if l["success"] != true || !strings.Contains(report, "[1]") {
+			t.Fatalf("line %s: %v", id, l)
+		}
+		lineSum += int64(l["credits_used"].(float64))
+	}
+	var costs struct {
+		Total      int64            `json:"total_credits"`
+		ByProvider map[string]int64 `json:"by_provider"`
+	}
+	json.Unmarshal(download(t, urls(st)["costs"].(string)), &costs)
+	if costs.Total == 0 || costs.Total != lineSum || costs.ByProvider["llm"] == 0 || costs.ByProvider["search"] == 0 || costs.ByProvider["web"] == 0 ||
+		ledgerNet(t, bs.db, bs) != costs.Total || int64(st["credits_used"].(float64)) != costs.Total {
+		t.Fatalf("costs %+v, lines %d, ledger %d", costs, lineSum, ledgerNet(t, bs.db, bs))
+	}
+}

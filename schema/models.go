@@ -261,7 +261,7 @@ type BatchRecord struct {
 	Seq         int             `bun:"seq,notnull"`
 	Success     bool            `bun:"success,notnull"`
 	CreditsUsed int64           `bun:"credits_used,notnull"`
-	Line        json.RawMessage `bun:"line,type:jsonb,notnull"`
+	Line        json.RawMessage `bun:"line,type:json,notnull"`
 	CreatedAt   time.Time       `bun:"created_at,notnull,default:now()"`
 }
 

@@ -30,7 +30,7 @@ CREATE TABLE batch_records (
     seq          int     NOT NULL,
     success      boolean NOT NULL,
     credits_used bigint  NOT NULL DEFAULT 0,
-    line         jsonb   NOT NULL,
+    line         json    NOT NULL, -- json, not jsonb: the line keeps its key order
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, batch_id, record_id),
     FOREIGN KEY (org_id, batch_id) REFERENCES batches (org_id, id) ON DELETE CASCADE
