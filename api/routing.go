@@ -194,9 +194,7 @@ func (s *Server) registerRouting(a huma.API) {
 		Errors: nf}), s.routingPoolReset)
 }
 
-func (s *Server) routing() *routing.Service {
-	return &routing.Service{DB: s.db, CRM: s.crm, Now: s.now}
-}
+func (s *Server) routing() *routing.Service { return s.rt }
 
 func poolOut(status int, p *routing.Pool) *routingPoolOutput {
 	out := &routingPoolOutput{Status: status}

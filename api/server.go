@@ -22,6 +22,7 @@ import (
 	"github.com/lanternhq/lantern/internal/idempotency"
 	"github.com/lanternhq/lantern/internal/objectstore"
 	"github.com/lanternhq/lantern/internal/ratelimit"
+	"github.com/lanternhq/lantern/internal/routing"
 	"github.com/lanternhq/lantern/internal/tenancy"
 )
 
@@ -49,6 +50,7 @@ type Server struct {
 	auth     *tenancy.Authenticator
 	limiter  *ratelimit.Limiter
 	idem     *idempotency.Store
+	rt       *routing.Service // one per process: it batches concurrent assignments per pool
 }
 
 // New builds the server. Call Handler for the http.Handler and Listen to receive key changes.
@@ -72,6 +74,7 @@ func New(d Deps) *Server {
 	if s.crm == nil {
 		s.crm = &crm.Local{DB: d.DB, Region: d.Config.Enrich.DefaultRegion}
 	}
+	s.rt = &routing.Service{DB: d.DB, CRM: s.crm, Now: now}
 	if d.Enrich != nil && d.Enrich.Ledger != nil {
 		d.Enrich.Ledger.Watch(s.limiter.NoteBalance)
 	}

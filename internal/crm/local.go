@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/lanternhq/lantern/internal/apperr"
 	"github.com/lanternhq/lantern/schema"
@@ -178,18 +179,11 @@ func (l *Local) Upsert(ctx context.Context, org uuid.UUID, object string, in Inp
 
 // Update merges fields into a record; a nil value removes the field.
 func (l *Local) Update(ctx context.Context, org uuid.UUID, object, id string, fields map[string]any, ifVersion int64) (*Record, error) {
-	return l.UpdateIn(ctx, l.DB, org, object, id, fields, ifVersion)
-}
-
-// UpdateIn is Update inside the caller's transaction (or on db directly), so that a change
-// to a record commits or rolls back with the caller's other writes (routing sets OwnerId
-// this way).
-func (l *Local) UpdateIn(ctx context.Context, db bun.IDB, org uuid.UUID, object, id string, fields map[string]any, ifVersion int64) (*Record, error) {
 	if err := checkFields(object, fields, false, "body.fields"); err != nil {
 		return nil, err
 	}
 	var out *Record
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := l.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		cur, err := getForUpdate(ctx, tx, org, object, id)
 		if err != nil {
 			return err
@@ -382,4 +376,33 @@ func (l *Local) BulkUpsert(ctx context.Context, org uuid.UUID, object string, in
 		out[at[j]] = UpsertResult{Record: toRecord(m), Created: b.Inserted}
 	}
 	return out, nil
+}
+
+// OwnerChange sets one record's OwnerId, if the record is still at IfVersion.
+type OwnerChange struct {
+	ID, Owner string
+	IfVersion int64
+}
+
+// SetOwners writes owners of records in one statement on db (the caller's transaction, so
+// the change commits or rolls back with the caller's other writes: routing assigns this way).
+// It returns the ids it changed; a record missing from them changed since it was read.
+func (l *Local) SetOwners(ctx context.Context, db bun.IDB, org uuid.UUID, changes []OwnerChange) ([]string, error) {
+	ids, owners, versions := make([]string, len(changes)), make([]string, len(changes)), make([]int64, len(changes))
+	for i, c := range changes {
+		if _, ok := To18(c.Owner); !ok || ObjectOf(c.Owner) != User {
+			return nil, apperr.Field("OwnerId", "%q is not a User id", c.Owner)
+		}
+		ids[i], owners[i], versions[i] = c.ID, c.Owner, c.IfVersion
+	}
+	var changed []string
+	err := db.NewRaw(`UPDATE crm_records AS r
+		SET fields = r.fields || jsonb_build_object('OwnerId', v.owner), owner_id = v.owner, version = r.version + 1, last_modified_at = ?
+		FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v (id, owner, version)
+		WHERE r.org_id = ? AND r.id = v.id AND r.version = v.version
+		RETURNING r.id`, l.now(), pgdialect.Array(ids), pgdialect.Array(owners), pgdialect.Array(versions), org).Scan(ctx, &changed)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	return changed, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/lanternhq/lantern/internal/apperr"
+	"github.com/lanternhq/lantern/internal/coalesce"
 	"github.com/lanternhq/lantern/internal/crm"
 	"github.com/lanternhq/lantern/internal/routelog"
 	"github.com/lanternhq/lantern/schema"
@@ -84,14 +85,38 @@ func (r *AssignRequest) check() error {
 	return nil
 }
 
-// inTx is a CRM store that can write inside the caller's transaction (crm.Local).
-type inTx interface {
-	UpdateIn(ctx context.Context, db bun.IDB, org uuid.UUID, object, id string, fields map[string]any, ifVersion int64) (*crm.Record, error)
+// errStale: the record changed between reading it and writing its owner, or another
+// request of the same batch assigns it; the caller reads it again and retries.
+var errStale = errors.New("record changed during assignment")
+
+// item is one caller's request in a batch; outcome is its answer.
+type item struct {
+	req       AssignRequest
+	version   int64 // the record's version when read; the owner write requires it still
+	prevOwner string
 }
 
-// errStale: the record changed between reading it and writing its owner; the whole
-// assignment is rolled back and tried again.
-var errStale = errors.New("record changed during assignment")
+type outcome struct {
+	res *Result
+	err error
+}
+
+type batchKey struct {
+	org  uuid.UUID
+	pool string
+}
+
+// batcher gathers concurrent assignments on one pool within this process into one
+// transaction ("group commit"): one lock, one read of the members and one commit serve them
+// all, in arrival order, with the same rule and the same guarantees as one at a time.
+func (s *Service) batcher() *coalesce.Coalescer[batchKey, item, outcome] {
+	s.batchOnce.Do(func() {
+		s.batch = coalesce.New(func(ctx context.Context, k batchKey, items []item) ([]outcome, error) {
+			return s.run(ctx, k.org, k.pool, items, false)
+		}, 30*time.Second)
+	})
+	return s.batch
+}
 
 // Assign picks the next member of the pool for a record, sets the record's owner in the CRM
 // and logs it, all or nothing. With a dry run it only says who would be next and why. A
@@ -110,208 +135,281 @@ func (s *Service) Assign(ctx context.Context, org uuid.UUID, req AssignRequest) 
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.assign(ctx, org, req, rec)
+		it := item{req: req, version: rec.Version, prevOwner: rec.Str("OwnerId")}
+		var out outcome
+		if req.DryRun {
+			var outs []outcome
+			if outs, err = s.run(ctx, org, req.Pool, []item{it}, true); err == nil {
+				out = outs[0]
+			}
+		} else {
+			out, err = s.batcher().Do(ctx, batchKey{org, req.Pool}, it)
+		}
+		if err == nil {
+			err = out.err
+		}
+		// A unique key clash means the same idempotency key is being used on another pool
+		// right now: the next attempt finds that assignment and answers for it.
 		if (errors.Is(err, errStale) || isUnique(err)) && attempt < 5 {
-			// A unique key clash means the same idempotency key is being used on another
-			// pool right now: the next attempt finds that assignment and answers for it.
 			continue
 		}
-		if errors.Is(err, errStale) {
+		if errors.Is(err, errStale) || isUnique(err) {
 			return nil, apperr.New(apperr.Conflict, "%s %s kept changing during assignment; try again", req.Object, req.ObjectID)
 		}
-		return res, err
+		if err != nil {
+			return nil, err
+		}
+		return out.res, nil
 	}
 }
 
-func (s *Service) assign(ctx context.Context, org uuid.UUID, req AssignRequest, rec *crm.Record) (*Result, error) {
+// run assigns a batch of requests on one pool in one transaction, in order. An error returned
+// fails the whole batch (nothing was written); an outcome's error concerns its request alone.
+func (s *Service) run(ctx context.Context, org uuid.UUID, poolName string, items []item, dryRun bool) ([]outcome, error) {
 	now := s.now()
-	prevOwner := rec.Str("OwnerId")
-	var res *Result
-	ownerSet := false
+	outs := make([]outcome, len(items))
+	var external []crm.OwnerChange // owners written to a CRM outside this database
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		p, err := pool(ctx, tx, org, req.Pool, !req.DryRun)
+		p, err := pool(ctx, tx, org, poolName, !dryRun)
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(p.Objects, req.Object) {
-			return apperr.Field("body.object", "pool %s serves %v, not %s", p.Name, p.Objects, req.Object)
+		rows, err := members(ctx, tx, org, p.ID)
+		if err != nil {
+			return err
 		}
-		if req.IdempotencyKey != "" {
-			prev, err := byKey(ctx, tx, org, req.IdempotencyKey)
+		ms := make([]Member, len(rows))
+		for i := range rows {
+			ms[i] = toMember(&rows[i])
+		}
+		usage, err := s.usage(ctx, tx, org, p.ID, ms, now, false)
+		if err != nil {
+			return err
+		}
+		prior, err := byKeys(ctx, tx, org, items)
+		if err != nil {
+			return err
+		}
+		var added []schema.RoutingAssignment
+		var entries []routelog.Entry
+		var owners []crm.OwnerChange
+		inBatch := map[string]bool{}
+		seq := p.LastSequence
+		for i, it := range items {
+			req := it.req
+			if !slices.Contains(p.Objects, req.Object) {
+				outs[i].err = apperr.Field("body.object", "pool %s serves %v, not %s", p.Name, p.Objects, req.Object)
+				continue
+			}
+			if a := prior[req.IdempotencyKey]; req.IdempotencyKey != "" && a != nil {
+				if a.PoolID != p.ID || a.ObjectID != req.ObjectID {
+					outs[i].err = &apperr.Error{Code: apperr.Conflict, Field: "idempotency_key",
+						Message: fmt.Sprintf("was used for %s %s (sequence %d) in another assignment", a.Object, a.ObjectID, a.Sequence)}
+				} else {
+					outs[i].res = replay(p.Name, a, dryRun)
+				}
+				continue
+			}
+			if inBatch[req.ObjectID] {
+				outs[i].err = errStale // its owner is about to change: read it again after this batch
+				continue
+			}
+			views, cands := candidates(ms, usage, now, false)
+			d := Next(cands, p.OnReturn == CatchUp)
+			for j := range views {
+				views[j].NextWeight = d.After[j]
+			}
+			res := &Result{DryRun: dryRun, Pool: p.Name, Object: req.Object, ObjectID: req.ObjectID, PrevOwner: it.prevOwner,
+				Reason: req.Reason, Why: d.Why, Candidates: views}
+			outs[i].res = res
+			if d.Chosen < 0 {
+				continue
+			}
+			seq++
+			chosen := ms[d.Chosen].UserID
+			res.Assigned, res.AssignedTo, res.Sequence = true, chosen, seq
+			if dryRun {
+				continue
+			}
+			res.AssignedAt = &now
+			inBatch[req.ObjectID] = true
+			for j := range ms {
+				ms[j].CurrentWeight = d.After[j]
+			}
+			ms[d.Chosen].Assigned++
+			u := usage[chosen]
+			u.Day, u.Week = u.Day+1, u.Week+1
+			usage[chosen] = u
+			a := schema.RoutingAssignment{OrgID: org, PoolID: p.ID, Sequence: seq, Object: req.Object, ObjectID: req.ObjectID,
+				UserID: chosen, PrevOwner: it.prevOwner, Reason: req.Reason, RequestID: req.RequestID, AssignedAt: now}
+			e := routelog.Entry{Timestamp: now, Object: req.Object, ObjectID: req.ObjectID, Action: "assign", Pool: &p.Name,
+				AssignedTo: &chosen, Sequence: &res.Sequence, Reason: req.Reason, RequestID: req.RequestID, IdempotencyKey: req.IdempotencyKey}
+			if req.IdempotencyKey != "" {
+				key := req.IdempotencyKey
+				a.IdempotencyKey = &key
+				prior[key] = &a // a repeat within the batch is a replay of this one
+			}
+			if it.prevOwner != "" {
+				e.PrevOwner = &it.prevOwner
+			}
+			added, entries = append(added, a), append(entries, e)
+			if it.prevOwner != chosen {
+				owners = append(owners, crm.OwnerChange{ID: req.ObjectID, Owner: chosen, IfVersion: it.version})
+			}
+		}
+		if dryRun || len(added) == 0 {
+			return nil
+		}
+		if err := s.write(ctx, tx, org, p.ID, ms, seq, added, entries); err != nil {
+			return err
+		}
+		if len(owners) == 0 {
+			return nil
+		}
+		// The owners are written last: with a CRM outside this database (Salesforce), a
+		// failure of anything before leaves the CRM as it was. The lock is still held, so
+		// owners change in sequence order.
+		if local, ok := s.CRM.(*crm.Local); ok {
+			changed, err := local.SetOwners(ctx, tx, org, owners)
 			if err != nil {
 				return err
 			}
-			if prev != nil {
-				if prev.PoolID != p.ID || prev.ObjectID != req.ObjectID {
-					return &apperr.Error{Code: apperr.Conflict, Field: "idempotency_key",
-						Message: fmt.Sprintf("was used for %s %s (sequence %d) in another assignment", prev.Object, prev.ObjectID, prev.Sequence)}
-				}
-				res = replay(p.Name, prev, req.DryRun)
-				return nil
+			if len(changed) != len(owners) {
+				return errStale // a record changed since it was read: every request retries
 			}
-		}
-		ms, err := members(ctx, tx, org, p.ID)
-		if err != nil {
-			return err
-		}
-		views, cands, err := s.candidates(ctx, tx, org, p.ID, ms, now, false)
-		if err != nil {
-			return err
-		}
-		d := Next(cands, p.OnReturn == CatchUp)
-		for i := range views {
-			views[i].NextWeight = d.After[i]
-		}
-		res = &Result{DryRun: req.DryRun, Pool: p.Name, Object: req.Object, ObjectID: req.ObjectID, PrevOwner: prevOwner,
-			Reason: req.Reason, Why: d.Why, Candidates: views}
-		if d.Chosen < 0 {
 			return nil
 		}
-		chosen := ms[d.Chosen].UserID
-		res.Assigned, res.AssignedTo, res.Sequence = true, chosen, p.LastSequence+1
-		if req.DryRun {
-			return nil
+		for _, o := range owners {
+			_, err := s.CRM.Update(ctx, org, crm.ObjectOf(o.ID), o.ID, map[string]any{"OwnerId": o.Owner}, o.IfVersion)
+			if apperr.CodeOf(err) == apperr.Conflict {
+				return errStale
+			}
+			if err != nil {
+				return err
+			}
+			external = append(external, o)
 		}
-		res.AssignedAt = &now
-		if err := s.record(ctx, tx, org, p, ms, d, req, prevOwner, now); err != nil {
-			return err
-		}
-		// The owner is written last: with a CRM outside this database (Salesforce), a failure
-		// of anything before leaves the CRM as it was. The lock is still held, so owners
-		// change in sequence order.
-		if prevOwner == chosen {
-			return nil
-		}
-		owner := map[string]any{"OwnerId": chosen}
-		if local, ok := s.CRM.(inTx); ok {
-			// The local store writes in this transaction: all or nothing, and no second
-			// connection held while the pool is locked.
-			_, err = local.UpdateIn(ctx, tx, org, req.Object, req.ObjectID, owner, rec.Version)
-		} else {
-			_, err = s.CRM.Update(ctx, org, req.Object, req.ObjectID, owner, rec.Version)
-			ownerSet = err == nil
-		}
-		if apperr.CodeOf(err) == apperr.Conflict {
-			return errStale
-		}
-		return err
+		return nil
 	})
-	if err != nil && ownerSet {
-		// The commit failed after the owner was written: put the owner back and say so.
-		var restore any
-		if prevOwner != "" {
-			restore = prevOwner
-		}
-		_, uerr := s.CRM.Update(context.WithoutCancel(ctx), org, req.Object, req.ObjectID, map[string]any{"OwnerId": restore}, 0)
-		if uerr != nil {
-			slog.ErrorContext(ctx, "routing: could not restore owner after a failed assignment", "object_id", req.ObjectID, "err", uerr)
-			return nil, apperr.Wrap(apperr.Internal, err, "assignment failed after the owner was set, and restoring the owner failed too")
-		}
-		return nil, apperr.Wrap(apperr.Unavailable, err, "assignment failed and was undone: the owner of %s %s is %q again", req.Object, req.ObjectID, prevOwner)
+	if err != nil && len(external) > 0 {
+		s.restore(ctx, org, items, external)
+		return nil, apperr.Wrap(apperr.Unavailable, err, "assignment failed and was undone: the records' owners were restored")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return outs, nil
 }
 
-// record writes one assignment: the members' new scores, the pool's sequence, the assignment
-// row and its route log entry.
-func (s *Service) record(ctx context.Context, tx bun.Tx, org uuid.UUID, p *schema.RoutingPool, ms []schema.RoutingMember,
-	d Decision, req AssignRequest, prevOwner string, now time.Time) error {
-	var users []string
-	var scores, incs []int64
-	for i := range ms {
-		inc := int64(0)
-		if i == d.Chosen {
-			inc = 1
+// restore puts back the owners written to an outside CRM when the transaction that recorded
+// them failed.
+func (s *Service) restore(ctx context.Context, org uuid.UUID, items []item, done []crm.OwnerChange) {
+	prev := map[string]string{}
+	for _, it := range items {
+		prev[it.req.ObjectID] = it.prevOwner
+	}
+	for _, o := range done {
+		var owner any
+		if p := prev[o.ID]; p != "" {
+			owner = p
 		}
-		if d.After[i] != ms[i].CurrentWeight || inc > 0 {
-			users, scores, incs = append(users, ms[i].UserID), append(scores, d.After[i]), append(incs, inc)
+		if _, err := s.CRM.Update(context.WithoutCancel(ctx), org, crm.ObjectOf(o.ID), o.ID, map[string]any{"OwnerId": owner}, 0); err != nil {
+			slog.ErrorContext(ctx, "routing: could not restore an owner after a failed assignment", "object_id", o.ID, "err", err)
 		}
 	}
-	_, err := tx.NewRaw(`UPDATE routing_members AS m SET current_weight = v.score, assigned = m.assigned + v.inc
-		FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS v (user_id, score, inc)
+}
+
+// write stores a batch: the members' scores and counts, the pool's sequence, the assignments
+// and their route log entries.
+func (s *Service) write(ctx context.Context, tx bun.Tx, org, poolID uuid.UUID, ms []Member, seq int64,
+	added []schema.RoutingAssignment, entries []routelog.Entry) error {
+	users, scores, counts := make([]string, len(ms)), make([]int64, len(ms)), make([]int64, len(ms))
+	for i, m := range ms {
+		users[i], scores[i], counts[i] = m.UserID, m.CurrentWeight, m.Assigned
+	}
+	// Absolute values are safe: the pool's lock is held since they were read.
+	_, err := tx.NewRaw(`UPDATE routing_members AS m SET current_weight = v.score, assigned = v.assigned
+		FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS v (user_id, score, assigned)
 		WHERE m.org_id = ? AND m.pool_id = ? AND m.user_id = v.user_id`,
-		pgdialect.Array(users), pgdialect.Array(scores), pgdialect.Array(incs), org, p.ID).Exec(ctx)
+		pgdialect.Array(users), pgdialect.Array(scores), pgdialect.Array(counts), org, poolID).Exec(ctx)
 	if err != nil {
 		return err
 	}
-	seq := p.LastSequence + 1
 	if _, err := tx.NewUpdate().Model((*schema.RoutingPool)(nil)).Set("last_sequence = ?", seq).
-		Where("org_id = ? AND id = ?", org, p.ID).Exec(ctx); err != nil {
+		Where("org_id = ? AND id = ?", org, poolID).Exec(ctx); err != nil {
 		return err
 	}
-	chosen := ms[d.Chosen].UserID
-	a := &schema.RoutingAssignment{OrgID: org, PoolID: p.ID, Sequence: seq, Object: req.Object, ObjectID: req.ObjectID,
-		UserID: chosen, PrevOwner: prevOwner, Reason: req.Reason, RequestID: req.RequestID, AssignedAt: now}
-	if req.IdempotencyKey != "" {
-		a.IdempotencyKey = &req.IdempotencyKey
-	}
-	if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
+	if _, err := tx.NewInsert().Model(&added).Exec(ctx); err != nil {
 		return err
 	}
-	e := routelog.Entry{Timestamp: now, Object: req.Object, ObjectID: req.ObjectID, Action: "assign", Pool: &p.Name,
-		AssignedTo: &chosen, Sequence: &seq, Reason: req.Reason, RequestID: req.RequestID, IdempotencyKey: req.IdempotencyKey}
-	if prevOwner != "" {
-		e.PrevOwner = &prevOwner
-	}
-	_, err = routelog.Write(ctx, tx, org, e)
+	_, err = routelog.Write(ctx, tx, org, entries...)
 	return err
 }
 
-func byKey(ctx context.Context, db bun.IDB, org uuid.UUID, key string) (*schema.RoutingAssignment, error) {
-	var a schema.RoutingAssignment
-	err := db.NewSelect().Model(&a).Where("org_id = ? AND idempotency_key = ?", org, key).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+// byKeys returns the assignments already made under the items' idempotency keys.
+func byKeys(ctx context.Context, db bun.IDB, org uuid.UUID, items []item) (map[string]*schema.RoutingAssignment, error) {
+	out := map[string]*schema.RoutingAssignment{}
+	var keys []string
+	for _, it := range items {
+		if it.req.IdempotencyKey != "" {
+			keys = append(keys, it.req.IdempotencyKey)
+		}
 	}
-	return &a, err
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var as []schema.RoutingAssignment
+	if err := db.NewSelect().Model(&as).Where("org_id = ? AND idempotency_key IN (?)", org, bun.In(keys)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	for i := range as {
+		out[*as[i].IdempotencyKey] = &as[i]
+	}
+	return out, nil
 }
 
 func replay(poolName string, a *schema.RoutingAssignment, dryRun bool) *Result {
 	at := a.AssignedAt
-	key := ""
-	if a.IdempotencyKey != nil {
-		key = *a.IdempotencyKey
-	}
 	return &Result{Assigned: true, DryRun: dryRun, Replayed: true, Pool: poolName, Object: a.Object, ObjectID: a.ObjectID,
 		AssignedTo: a.UserID, PrevOwner: a.PrevOwner, Sequence: a.Sequence, Reason: a.Reason, AssignedAt: &at,
-		Why: fmt.Sprintf("idempotency key %q already assigned this record (sequence %d); nothing was changed", key, a.Sequence)}
+		Why: fmt.Sprintf("idempotency key %q already assigned this record (sequence %d); nothing was changed", *a.IdempotencyKey, a.Sequence)}
+}
+
+// usage counts the members' assignments in the cap windows: of the members with caps, or of
+// all with all. Pools without caps skip the query.
+func (s *Service) usage(ctx context.Context, db bun.IDB, org, poolID uuid.UUID, ms []Member, now time.Time, all bool) (map[string]Usage, error) {
+	usage := map[string]Usage{}
+	capped := all
+	for i := range ms {
+		capped = capped || ms[i].CapDay != nil || ms[i].CapWeek != nil
+	}
+	if !capped {
+		return usage, nil
+	}
+	var rows []struct {
+		UserID string
+		Day    int64
+		Week   int64
+	}
+	err := db.NewSelect().TableExpr("routing_assignments").
+		ColumnExpr("user_id, count(*) FILTER (WHERE assigned_at > ?) AS day, count(*) AS week", now.Add(-24*time.Hour)).
+		Where("org_id = ? AND pool_id = ? AND assigned_at > ?", org, poolID, now.Add(-7*24*time.Hour)).
+		GroupExpr("user_id").Scan(ctx, &rows)
+	for _, r := range rows {
+		usage[r.UserID] = Usage{Day: r.Day, Week: r.Week}
+	}
+	return usage, err
 }
 
 // candidates turns members into the rotation's candidates at now, with the cap usage of the
 // members who have caps (of all members with allUsage).
-func (s *Service) candidates(ctx context.Context, db bun.IDB, org, poolID uuid.UUID, ms []schema.RoutingMember, now time.Time, allUsage bool) ([]CandidateView, []Candidate, error) {
-	usage := map[string]Usage{}
-	capped := allUsage
-	for i := range ms {
-		capped = capped || ms[i].CapDay != nil || ms[i].CapWeek != nil
-	}
-	// Counting the windows costs a query; pools without caps skip it.
-	if capped {
-		var rows []struct {
-			UserID string
-			Day    int64
-			Week   int64
-		}
-		err := db.NewSelect().TableExpr("routing_assignments").
-			ColumnExpr("user_id, count(*) FILTER (WHERE assigned_at > ?) AS day, count(*) AS week", now.Add(-24*time.Hour)).
-			Where("org_id = ? AND pool_id = ? AND assigned_at > ?", org, poolID, now.Add(-7*24*time.Hour)).
-			GroupExpr("user_id").Scan(ctx, &rows)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, r := range rows {
-			usage[r.UserID] = Usage{Day: r.Day, Week: r.Week}
-		}
-	}
+func candidates(ms []Member, usage map[string]Usage, now time.Time, allUsage bool) ([]CandidateView, []Candidate) {
 	views := make([]CandidateView, len(ms))
 	cands := make([]Candidate, len(ms))
 	for i := range ms {
-		m := toMember(&ms[i])
+		m := &ms[i]
 		u := usage[m.UserID]
-		skip, away := availability(&m, now, u)
+		skip, away := availability(m, now, u)
 		cands[i] = Candidate{UserID: m.UserID, Weight: int64(m.Weight), Current: m.CurrentWeight, Position: m.Position, Skip: skip, Away: away}
 		views[i] = CandidateView{UserID: m.UserID, Weight: m.Weight, CurrentWeight: m.CurrentWeight, NextWeight: m.CurrentWeight,
 			Available: skip == "", Skipped: skip, Assigned: m.Assigned}
@@ -319,7 +417,7 @@ func (s *Service) candidates(ctx context.Context, db bun.IDB, org, poolID uuid.U
 			views[i].Usage = &u
 		}
 	}
-	return views, cands, nil
+	return views, cands
 }
 
 // MemberState is one member in a pool's state.
@@ -366,23 +464,26 @@ func (s *Service) State(ctx context.Context, org uuid.UUID, poolName string) (*S
 		if err != nil {
 			return err
 		}
-		ms, err := members(ctx, tx, org, p.ID)
+		rows, err := members(ctx, tx, org, p.ID)
 		if err != nil {
 			return err
 		}
-		// The state shows every member's usage, capped or not.
-		views, cands, err := s.candidates(ctx, tx, org, p.ID, ms, now, true)
-		if err != nil {
-			return err
-		}
-		d := Next(cands, p.OnReturn == CatchUp)
-		st = &State{Pool: *toPool(p, len(ms)), Members: make([]MemberState, len(ms)), Resets: []ResetRecord{}}
+		ms := make([]Member, len(rows))
 		var total int64
-		for i := range ms {
+		for i := range rows {
+			ms[i] = toMember(&rows[i])
 			total += ms[i].Assigned
 		}
+		// The state shows every member's usage, capped or not.
+		usage, err := s.usage(ctx, tx, org, p.ID, ms, now, true)
+		if err != nil {
+			return err
+		}
+		views, cands := candidates(ms, usage, now, true)
+		d := Next(cands, p.OnReturn == CatchUp)
+		st = &State{Pool: *toPool(p, len(ms)), Members: make([]MemberState, len(ms)), Resets: []ResetRecord{}}
 		for i := range ms {
-			m := MemberState{Member: toMember(&ms[i]), Available: views[i].Available, Skipped: views[i].Skipped, CapUsage: *views[i].Usage}
+			m := MemberState{Member: ms[i], Available: views[i].Available, Skipped: views[i].Skipped, CapUsage: *views[i].Usage}
 			if total > 0 {
 				m.Share = float64(ms[i].Assigned) / float64(total)
 			}

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +25,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/lanternhq/lantern/internal/apperr"
+	"github.com/lanternhq/lantern/internal/coalesce"
 	"github.com/lanternhq/lantern/internal/crm"
 	"github.com/lanternhq/lantern/schema"
 )
@@ -49,6 +51,9 @@ type Service struct {
 	DB  *bun.DB
 	CRM crm.Store
 	Now func() time.Time
+
+	batchOnce sync.Once
+	batch     *coalesce.Coalescer[batchKey, item, outcome]
 }
 
 func (s *Service) now() time.Time {
