@@ -186,7 +186,7 @@ type RoutingMember struct {
 	OrgID            uuid.UUID       `bun:"org_id,type:uuid,notnull"`
 	PoolID           uuid.UUID       `bun:"pool_id,pk,type:uuid"`
 	UserID           string          `bun:"user_id,pk"`
-	Position         int64           `bun:"position,scanonly"`
+	Position         int64           `bun:"position,nullzero"` // identity: zero inserts DEFAULT
 	Weight           int             `bun:"weight,notnull"`
 	Status           string          `bun:"status,notnull"`
 	OutOfOfficeUntil *time.Time      `bun:"out_of_office_until"`

@@ -186,6 +186,11 @@ func TestAssignSetsOwnerLogsAndExplains(t *testing.T) {
 	if st.Pool.LastSequence != 4 || st.Next.Sequence != 5 || st.Next.UserID != f.users[0] || len(st.Members) != 3 || st.Members[0].Assigned != 2 || st.Members[0].CapUsage.Day != 2 {
 		t.Fatalf("state: %+v", st)
 	}
+	for i, m := range st.Members {
+		if m.Position <= 0 || (i > 0 && m.Position <= st.Members[i-1].Position) {
+			t.Fatalf("positions: %+v", st.Members)
+		}
+	}
 }
 
 func TestAvailabilityCapsAndNobody(t *testing.T) {
