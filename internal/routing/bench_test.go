@@ -11,16 +11,22 @@ import (
 )
 
 // BenchmarkRoutingAssign runs 10,000 assignments per iteration from 32 concurrent clients on
-// one pool of 10 equally weighted members (the local CRM), then checks the pool: sequences
-// without gaps or duplicates, max - min <= 1, one route log row each, owners set. The
+// one pool of 10 members (the local CRM; equal weights, then weights 1-5), then checks the
+// pool: sequences without gaps or duplicates, every member within one assignment of their
+// share (max - min <= 1 with equal weights), one route log row each, owners set. The
 // baseline, in the same run, is 32 clients running a bare single-row
 // `UPDATE ... RETURNING` (each its own transaction) on one row: the least a serialised,
 // durable per-pool counter costs on this Postgres.
 func BenchmarkRoutingAssign(b *testing.B) {
+	b.Run("equal", func(b *testing.B) { benchAssign(b, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1) })
+	b.Run("weighted", func(b *testing.B) { benchAssign(b, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5) })
+}
+
+func benchAssign(b *testing.B, weights ...int) {
 	const perIter, clients = 10000, 32
 	ctx := context.Background()
 	f := setup(b, 10, 0)
-	f.pool(b, "BENCH", "", 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+	f.pool(b, "BENCH", "", weights...)
 	if _, err := f.db.ExecContext(ctx, "CREATE TABLE bench_counter (id int PRIMARY KEY, n bigint NOT NULL); INSERT INTO bench_counter VALUES (1, 0)"); err != nil {
 		b.Fatal(err)
 	}

@@ -381,3 +381,41 @@ func TestConcurrentAssignmentsAcrossProcessesAreExact(t *testing.T) {
 	}
 	checkPool(t, f.db, f.svc, f.org, "EQUAL", n/2+1)
 }
+
+func TestReturningMembersCatchUpOrKeepPlace(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, 3, 14)
+	f.pool(t, "KEEP", KeepPlace, 1, 1, 1)
+	f.pool(t, "CATCH", CatchUp, 1, 1, 1)
+	got := map[string][]string{}
+	next := 0
+	assign := func(pool string, n int) {
+		for range n {
+			res, err := f.svc.Assign(ctx, f.org, AssignRequest{Pool: pool, Object: crm.Lead, ObjectID: f.leads[next]})
+			next++
+			if err != nil || !res.Assigned {
+				t.Fatalf("%+v %v", res, err)
+			}
+			got[pool] = append(got[pool], res.AssignedTo)
+		}
+	}
+	for _, pool := range []string{"KEEP", "CATCH"} {
+		if _, err := f.svc.UpdateMember(ctx, f.org, pool, f.users[1], MemberInput{Weight: 1, Status: Paused}); err != nil {
+			t.Fatal(err)
+		}
+		assign(pool, 4)
+		if _, err := f.svc.UpdateMember(ctx, f.org, pool, f.users[1], MemberInput{Weight: 1}); err != nil {
+			t.Fatal(err)
+		}
+		assign(pool, 3)
+	}
+	a, b, c := f.users[0], f.users[1], f.users[2]
+	// Keep place: B rejoins the rotation at its old score (0, a tie broken by join order), one turn per round.
+	if want := []string{a, c, a, c, a, b, c}; fmt.Sprint(got["KEEP"]) != fmt.Sprint(want) {
+		t.Fatalf("keep_place: %v, want %v", got["KEEP"], want)
+	}
+	// Catch up: B missed two, so B takes the next two.
+	if want := []string{a, c, a, c, b, b, a}; fmt.Sprint(got["CATCH"]) != fmt.Sprint(want) {
+		t.Fatalf("catch_up: %v, want %v", got["CATCH"], want)
+	}
+}
