@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // members' time zones resolve even on hosts without a zoneinfo database
 
 	"github.com/lanternhq/lantern/internal/apperr"
 )
