@@ -41,7 +41,7 @@ type CandidateView struct {
 	Available     bool   `json:"available"`
 	Skipped       string `json:"skipped,omitempty" doc:"Why the member was skipped"`
 	Assigned      int64  `json:"assigned" doc:"Assignments since joining or the last rebalance"`
-	Usage         *Usage `json:"cap_usage,omitempty" doc:"Assignments in the cap windows (members with caps)"`
+	CapUsage         *CapUsage `json:"cap_usage,omitempty" doc:"Assignments in the cap windows (members with caps)"`
 }
 
 // Result is the outcome of an assignment.
@@ -377,8 +377,8 @@ func replay(poolName string, a *schema.RoutingAssignment, dryRun bool) *Result {
 
 // usage counts the members' assignments in the cap windows: of the members with caps, or of
 // all with all. Pools without caps skip the query.
-func (s *Service) usage(ctx context.Context, db bun.IDB, org, poolID uuid.UUID, ms []Member, now time.Time, all bool) (map[string]Usage, error) {
-	usage := map[string]Usage{}
+func (s *Service) usage(ctx context.Context, db bun.IDB, org, poolID uuid.UUID, ms []Member, now time.Time, all bool) (map[string]CapUsage, error) {
+	usage := map[string]CapUsage{}
 	capped := all
 	for i := range ms {
 		capped = capped || ms[i].CapDay != nil || ms[i].CapWeek != nil
@@ -396,14 +396,14 @@ func (s *Service) usage(ctx context.Context, db bun.IDB, org, poolID uuid.UUID, 
 		Where("org_id = ? AND pool_id = ? AND assigned_at > ?", org, poolID, now.Add(-7*24*time.Hour)).
 		GroupExpr("user_id").Scan(ctx, &rows)
 	for _, r := range rows {
-		usage[r.UserID] = Usage{Day: r.Day, Week: r.Week}
+		usage[r.UserID] = CapUsage{Day: r.Day, Week: r.Week}
 	}
 	return usage, err
 }
 
 // candidates turns members into the rotation's candidates at now, with the cap usage of the
 // members who have caps (of all members with allUsage).
-func candidates(ms []Member, usage map[string]Usage, now time.Time, allUsage bool) ([]CandidateView, []Candidate) {
+func candidates(ms []Member, usage map[string]CapUsage, now time.Time, allUsage bool) ([]CandidateView, []Candidate) {
 	views := make([]CandidateView, len(ms))
 	cands := make([]Candidate, len(ms))
 	for i := range ms {
@@ -414,7 +414,7 @@ func candidates(ms []Member, usage map[string]Usage, now time.Time, allUsage boo
 		views[i] = CandidateView{UserID: m.UserID, Weight: m.Weight, CurrentWeight: m.CurrentWeight, NextWeight: m.CurrentWeight,
 			Available: skip == "", Skipped: skip, Assigned: m.Assigned}
 		if allUsage || m.CapDay != nil || m.CapWeek != nil {
-			views[i].Usage = &u
+			views[i].CapUsage = &u
 		}
 	}
 	return views, cands
@@ -425,7 +425,7 @@ type MemberState struct {
 	Member
 	Available bool    `json:"available"`
 	Skipped   string  `json:"skipped,omitempty" doc:"Why the member would be skipped now"`
-	CapUsage  Usage   `json:"cap_usage" doc:"Assignments in the last 24 hours and 7 days"`
+	CapUsage  CapUsage   `json:"cap_usage" doc:"Assignments in the last 24 hours and 7 days"`
 	Share     float64 `json:"share" doc:"The member's part of the pool's assignments since the last rebalance (0-1)"`
 }
 
@@ -483,7 +483,7 @@ func (s *Service) State(ctx context.Context, org uuid.UUID, poolName string) (*S
 		d := Next(cands, p.OnReturn == CatchUp)
 		st = &State{Pool: *toPool(p, len(ms)), Members: make([]MemberState, len(ms)), Resets: []ResetRecord{}}
 		for i := range ms {
-			m := MemberState{Member: ms[i], Available: views[i].Available, Skipped: views[i].Skipped, CapUsage: *views[i].Usage}
+			m := MemberState{Member: ms[i], Available: views[i].Available, Skipped: views[i].Skipped, CapUsage: *views[i].CapUsage}
 			if total > 0 {
 				m.Share = float64(ms[i].Assigned) / float64(total)
 			}

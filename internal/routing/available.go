@@ -74,15 +74,15 @@ func (w *WorkingHours) open(t time.Time) bool {
 	return m >= start && m < end
 }
 
-// Usage is a member's assignments in the cap windows.
-type Usage struct {
+// CapUsage is a member's assignments in the cap windows.
+type CapUsage struct {
 	Day  int64 `json:"day" doc:"Assignments in the last 24 hours"`
 	Week int64 `json:"week" doc:"Assignments in the last 7 days"`
 }
 
 // availability says why a member cannot take an assignment at now ("" when they can), and
 // whether the reason is being away (which earns catch-up credit) rather than a cap.
-func availability(m *Member, now time.Time, u Usage) (skip string, away bool) {
+func availability(m *Member, now time.Time, u CapUsage) (skip string, away bool) {
 	switch {
 	case m.Status == Paused:
 		return "paused", true

@@ -123,19 +123,19 @@ func TestAvailability(t *testing.T) {
 	wh := &WorkingHours{TimeZone: "America/New_York", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Start: "09:00", End: "17:00"}
 	for _, tc := range []struct {
 		m    Member
-		u    Usage
+		u    CapUsage
 		skip string
 		away bool
 	}{
-		{Member{Status: Active}, Usage{}, "", false},
-		{Member{Status: Paused}, Usage{}, "paused", true},
-		{Member{Status: OutOfOffice, OutOfOfficeUntil: &later}, Usage{}, "out of office until", true},
-		{Member{Status: OutOfOffice, OutOfOfficeUntil: &now}, Usage{}, "", false}, // back now
-		{Member{Status: Active, WorkingHours: wh}, Usage{}, "", false},
-		{Member{Status: Active, WorkingHours: &WorkingHours{TimeZone: "Asia/Tokyo", Days: wh.Days, Start: "09:00", End: "17:00"}}, Usage{}, "outside working hours", true},
-		{Member{Status: Active, CapDay: &two}, Usage{Day: 2, Week: 2}, "daily cap reached", false},
-		{Member{Status: Active, CapWeek: &two}, Usage{Day: 0, Week: 2}, "weekly cap reached", false},
-		{Member{Status: Active, CapDay: &two}, Usage{Day: 1, Week: 9}, "", false},
+		{Member{Status: Active}, CapUsage{}, "", false},
+		{Member{Status: Paused}, CapUsage{}, "paused", true},
+		{Member{Status: OutOfOffice, OutOfOfficeUntil: &later}, CapUsage{}, "out of office until", true},
+		{Member{Status: OutOfOffice, OutOfOfficeUntil: &now}, CapUsage{}, "", false}, // back now
+		{Member{Status: Active, WorkingHours: wh}, CapUsage{}, "", false},
+		{Member{Status: Active, WorkingHours: &WorkingHours{TimeZone: "Asia/Tokyo", Days: wh.Days, Start: "09:00", End: "17:00"}}, CapUsage{}, "outside working hours", true},
+		{Member{Status: Active, CapDay: &two}, CapUsage{Day: 2, Week: 2}, "daily cap reached", false},
+		{Member{Status: Active, CapWeek: &two}, CapUsage{Day: 0, Week: 2}, "weekly cap reached", false},
+		{Member{Status: Active, CapDay: &two}, CapUsage{Day: 1, Week: 9}, "", false},
 	} {
 		skip, away := availability(&tc.m, now, tc.u)
 		if (tc.skip == "") != (skip == "") || !strings.Contains(skip, tc.skip) || away != tc.away {
