@@ -34,14 +34,14 @@ type AssignRequest struct {
 
 // Candidate states one member's part in a decision.
 type CandidateView struct {
-	UserID        string `json:"user_id"`
-	Weight        int    `json:"weight"`
-	CurrentWeight int64  `json:"current_weight" doc:"Score before this assignment"`
-	NextWeight    int64  `json:"next_weight" doc:"Score after this assignment"`
-	Available     bool   `json:"available"`
-	Skipped       string `json:"skipped,omitempty" doc:"Why the member was skipped"`
-	Assigned      int64  `json:"assigned" doc:"Assignments since joining or the last rebalance"`
-	CapUsage         *CapUsage `json:"cap_usage,omitempty" doc:"Assignments in the cap windows (members with caps)"`
+	UserID        string    `json:"user_id"`
+	Weight        int       `json:"weight"`
+	CurrentWeight int64     `json:"current_weight" doc:"Score before this assignment"`
+	NextWeight    int64     `json:"next_weight" doc:"Score after this assignment"`
+	Available     bool      `json:"available"`
+	Skipped       string    `json:"skipped,omitempty" doc:"Why the member was skipped"`
+	Assigned      int64     `json:"assigned" doc:"Assignments since joining or the last rebalance"`
+	CapUsage      *CapUsage `json:"cap_usage,omitempty" doc:"Assignments in the cap windows (members with caps)"`
 }
 
 // Result is the outcome of an assignment.
@@ -423,10 +423,10 @@ func candidates(ms []Member, usage map[string]CapUsage, now time.Time, allUsage 
 // MemberState is one member in a pool's state.
 type MemberState struct {
 	Member
-	Available bool    `json:"available"`
-	Skipped   string  `json:"skipped,omitempty" doc:"Why the member would be skipped now"`
-	CapUsage  CapUsage   `json:"cap_usage" doc:"Assignments in the last 24 hours and 7 days"`
-	Share     float64 `json:"share" doc:"The member's part of the pool's assignments since the last rebalance (0-1)"`
+	Available bool     `json:"available"`
+	Skipped   string   `json:"skipped,omitempty" doc:"Why the member would be skipped now"`
+	CapUsage  CapUsage `json:"cap_usage" doc:"Assignments in the last 24 hours and 7 days"`
+	Share     float64  `json:"share" doc:"The member's part of the pool's assignments since the last rebalance (0-1)"`
 }
 
 // NextUp is who the next assignment would go to, and why.
