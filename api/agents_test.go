@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/lanternhq/lantern/internal/config"
@@ -505,5 +506,55 @@ func TestBatchResearch(t *testing.T) {
 	if costs.Total == 0 || costs.Total != lineSum || costs.ByProvider["llm"] == 0 || costs.ByProvider["search"] == 0 || costs.ByProvider["web"] == 0 ||
 		ledgerNet(t, bs.db, bs) != costs.Total || int64(st["credits_used"].(float64)) != costs.Total {
 		t.Fatalf("costs %+v, lines %d, ledger %d", costs, lineSum, ledgerNet(t, bs.db, bs))
+	}
+}
+
+// TestBatchResearch1000 runs a 1,000-record research batch: 1,000 child runs and about 6,000
+// activities. The workflow continues as new as its history grows, so it completes; the test
+// checks that it did, and that every record is in the results once.
+func TestBatchResearch1000(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: a 1,000-record research batch")
+	}
+	site := testenv.Site(t, map[string]string{"/a": `<html><head><title>A</title></head><body><p>Acme builds robots.</p></body></html>`})
+	searx := testenv.NewSearXNG(t, func(string) []testenv.SearchHit { return []testenv.SearchHit{{URL: site.URL + "/a", Title: "A"}} })
+	model := testenv.NewLLM(t, 100, func(req testenv.LLMRequest) any {
+		switch req.SchemaName() {
+		case "research_plan":
+			return map[string]any{"queries": []string{"acme"}}
+		case "page_notes":
+			return map[string]any{"notes": []any{map[string]string{"claim": "Acme builds robots", "quote": "Acme builds robots."}}}
+		}
+		return "Acme builds robots [1]."
+	})
+	bs := newBatchStack(t, 1_000_000, func(c *config.Config) {
+		generous(c)
+		withLLM(model)(c)
+		c.Enrich.SearXNGURL = searx.URL
+	})
+	bs.startW(bs.store)
+	recs := make([]string, 1000)
+	for i := range recs {
+		recs[i] = fmt.Sprintf(`{"record_id":"r%d","company":"Acme %d"}`, i, i)
+	}
+	start := time.Now()
+	m := bs.submit(t, "research", `{"question":"What does it sell?","records":[`+strings.Join(recs, ",")+`]}`)
+	st := bs.wait(t, m["batch_id"].(string), 15*time.Minute)
+	if st["state"] != "completed" || st["succeeded"] != float64(1000) {
+		t.Fatalf("status: %v", st)
+	}
+	if lines := resultLines(t, download(t, urls(st)["results"].(string))); len(lines) != 1000 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	var runs int
+	tc := testenv.Temporal(t)
+	resp, err := tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowId = '%s'", st["workflow_id"])})
+	if err == nil {
+		runs = len(resp.Executions)
+	}
+	t.Logf("1,000 research records in %s; %d workflow runs (continue-as-new)", time.Since(start).Round(time.Second), runs)
+	if runs < 2 {
+		t.Errorf("expected the batch to continue as new, found %d runs (%v)", runs, err)
 	}
 }
