@@ -107,7 +107,7 @@ func (s *Server) Handler() http.Handler { return s.handler(nil) }
 // handler builds the router; extra registers more operations behind the same middleware (tests).
 func (s *Server) handler(extra func(huma.API)) http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, recoverer, accessLog)
+	r.Use(requestID, recoverer, accessLog, curlJSON)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+"; see /docs"))
 	})
