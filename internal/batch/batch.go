@@ -15,7 +15,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -218,13 +217,4 @@ type RecordCost struct {
 	RecordID   string           `json:"record_id"`
 	Credits    int64            `json:"credits"`
 	ByProvider map[string]int64 `json:"by_provider"`
-}
-
-// encodeJSON is json.Marshal for values that always encode.
-func encodeJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

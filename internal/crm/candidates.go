@@ -19,7 +19,7 @@ type SearchKeys struct {
 // typed columns are computed.
 func KeysFor(object string, fields map[string]any, region string) SearchKeys {
 	k := matchKeys(object, fields, region)
-	return SearchKeys{Name: k.Name, Domain: k.Domain, Email: k.Email, Phone: k.Phone, Birthdate: k.Birthdate}
+	return SearchKeys(k)
 }
 
 // candidatesSQL finds, for each search in one statement, the records sharing an exact key

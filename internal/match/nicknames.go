@@ -200,13 +200,3 @@ func sameNickGroup(a, b string) bool {
 	}
 	return false
 }
-
-// nicknamePairs is how many (name, other name) pairs the table makes interchangeable.
-func nicknamePairs() int {
-	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(nicknameTable), "\n") {
-		k := len(strings.Fields(line))
-		n += k * (k - 1) / 2
-	}
-	return n
-}

@@ -75,7 +75,7 @@ func jaro[T symbol](a, b []T) float64 {
 		window = 0
 	}
 	var bufA, bufB [64]bool
-	ma, mb := bufA[:0], bufB[:0]
+	var ma, mb []bool
 	if la <= 64 && lb <= 64 {
 		ma, mb = bufA[:la], bufB[:lb]
 	} else {
@@ -147,7 +147,7 @@ func levenshtein[T symbol](a, b []T) int {
 		a, b = b, a
 	}
 	var buf [2][65]int
-	prev, cur := buf[0][:0], buf[1][:0]
+	var prev, cur []int
 	if len(b) < 65 {
 		prev, cur = buf[0][:len(b)+1], buf[1][:len(b)+1]
 	} else {
@@ -168,34 +168,6 @@ func levenshtein[T symbol](a, b []T) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// damerauDistance is the optimal-string-alignment distance: Levenshtein plus transposition of
-// two adjacent characters as one edit, the commonest typing error (Damerau 1964).
-func damerauDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	la, lb := len(ra), len(rb)
-	d := make([][]int, la+1)
-	for i := range d {
-		d[i] = make([]int, lb+1)
-		d[i][0] = i
-	}
-	for j := 0; j <= lb; j++ {
-		d[0][j] = j
-	}
-	for i := 1; i <= la; i++ {
-		for j := 1; j <= lb; j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[la][lb]
 }
 
 // indelRatio is 2·LCS/(|a|+|b|), the "ratio" of RapidFuzz. FuzzyWuzzy computes the same idea
@@ -219,7 +191,7 @@ func lcsRatio[T symbol](a, b []T) float64 {
 		a, b = b, a
 	}
 	var buf [2][65]int
-	prev, cur := buf[0][:0], buf[1][:0]
+	var prev, cur []int
 	if len(b) < 65 {
 		prev, cur = buf[0][:len(b)+1], buf[1][:len(b)+1]
 	} else {

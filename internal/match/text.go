@@ -101,11 +101,6 @@ func digitsOnly(s string) string {
 	return string(b)
 }
 
-// collapseSpace trims s and squeezes runs of white space to one space.
-func collapseSpace(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
 // isDigits reports whether s is non-empty and all ASCII digits.
 func isDigits(s string) bool {
 	if s == "" {

@@ -359,7 +359,7 @@ func byKeys(ctx context.Context, db bun.IDB, org uuid.UUID, items []item) (map[s
 		return out, nil
 	}
 	var as []schema.RoutingAssignment
-	if err := db.NewSelect().Model(&as).Where("org_id = ? AND idempotency_key IN (?)", org, bun.In(keys)).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&as).Where("org_id = ? AND idempotency_key IN (?)", org, bun.List(keys)).Scan(ctx); err != nil {
 		return nil, err
 	}
 	for i := range as {

@@ -166,7 +166,7 @@ func memberCounts(ctx context.Context, db bun.IDB, org uuid.UUID, pools []uuid.U
 		return out, nil
 	}
 	err := db.NewSelect().TableExpr("routing_members").ColumnExpr("pool_id, count(*) AS n").
-		Where("org_id = ? AND pool_id IN (?)", org, bun.In(pools)).GroupExpr("pool_id").Scan(ctx, &rows)
+		Where("org_id = ? AND pool_id IN (?)", org, bun.List(pools)).GroupExpr("pool_id").Scan(ctx, &rows)
 	for _, r := range rows {
 		out[r.PoolID] = r.N
 	}
