@@ -116,7 +116,11 @@ func runServe(ctx context.Context, args []string, withWorker bool) error {
 	if err != nil {
 		return err
 	}
-	srv := api.New(api.Deps{Config: cfg, DB: db, Temporal: tc, Store: store, Enrich: eng})
+	crmStore, err := newCRM(cfg, db)
+	if err != nil {
+		return err
+	}
+	srv := api.New(api.Deps{Config: cfg, DB: db, CRM: crmStore, Temporal: tc, Store: store, Enrich: eng})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

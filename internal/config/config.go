@@ -57,6 +57,45 @@ type Config struct {
 	BatchChunkSize   int // records per chunk: results.jsonl is rewritten after each
 
 	Enrich EnrichConfig
+
+	CRM        string // where CRM records live: "local" (Postgres) or "salesforce"
+	Salesforce SalesforceConfig
+}
+
+// SalesforceConfig is the Salesforce CRM adapter's settings (used when CRM is "salesforce").
+// With PrivateKeyFile set it authenticates with the OAuth 2.0 JWT bearer flow (ClientID,
+// Username, PrivateKeyFile); otherwise with the client credentials flow (ClientID, ClientSecret).
+type SalesforceConfig struct {
+	LoginURL        string
+	ClientID        string
+	ClientSecret    string
+	Username        string
+	PrivateKeyFile  string
+	APIVersion      string        // "v61.0"
+	ExternalIDField string        // the custom field upserts key on
+	MaxAPIUsage     float64       // fraction of the org's daily API requests above which calls pause
+	Timeout         time.Duration // time limit of one Salesforce call
+}
+
+// check names the first missing setting the chosen auth flow needs.
+func (s SalesforceConfig) check() error {
+	need := []struct{ env, v string }{{"LANTERN_SALESFORCE_CLIENT_ID", s.ClientID}}
+	if s.PrivateKeyFile != "" {
+		need = append(need, struct{ env, v string }{"LANTERN_SALESFORCE_USERNAME", s.Username})
+	} else {
+		need = append(need, struct{ env, v string }{"LANTERN_SALESFORCE_CLIENT_SECRET", s.ClientSecret})
+	}
+	for _, n := range need {
+		if strings.TrimSpace(n.v) == "" {
+			return fmt.Errorf("%s is required with LANTERN_CRM=salesforce (JWT flow: CLIENT_ID, USERNAME and PRIVATE_KEY_FILE; client credentials flow: CLIENT_ID and CLIENT_SECRET)", n.env)
+		}
+	}
+	if s.PrivateKeyFile != "" {
+		if _, err := os.Stat(s.PrivateKeyFile); err != nil {
+			return fmt.Errorf("LANTERN_SALESFORCE_PRIVATE_KEY_FILE: cannot read %s", s.PrivateKeyFile)
+		}
+	}
+	return nil
 }
 
 // EnrichConfig is the enrichment engine's settings: providers, prices and limits.
@@ -261,6 +300,58 @@ var Settings = []Setting{
 		set: func(c *Config, v string) (err error) { c.BatchConcurrency, err = intIn(v, 1, 1000); return }},
 	{Env: "LANTERN_BATCH_CHUNK_SIZE", Default: "100", Help: "records per batch chunk; results.jsonl is rewritten in S3 after each chunk",
 		set: func(c *Config, v string) (err error) { c.BatchChunkSize, err = intIn(v, 1, 1000); return }},
+	// Salesforce. LANTERN_CRM comes after the LANTERN_SALESFORCE_* settings: its check reads them.
+	{Env: "LANTERN_SALESFORCE_LOGIN_URL", Default: "https://login.salesforce.com", Help: "Salesforce OAuth host: https://login.salesforce.com, https://test.salesforce.com or your My Domain URL (the client credentials flow needs My Domain)",
+		set: func(c *Config, v string) error { c.Salesforce.LoginURL = strings.TrimRight(v, "/"); return httpURL(v) }},
+	{Env: "LANTERN_SALESFORCE_CLIENT_ID", Default: "", Help: "consumer key of the Salesforce connected app",
+		set: func(c *Config, v string) error { c.Salesforce.ClientID = v; return nil }},
+	{Env: "LANTERN_SALESFORCE_CLIENT_SECRET", Default: "", Help: "consumer secret of the connected app (client credentials flow)", Secret: true,
+		set: func(c *Config, v string) error { c.Salesforce.ClientSecret = v; return nil }},
+	{Env: "LANTERN_SALESFORCE_USERNAME", Default: "", Help: "Salesforce user the JWT bearer flow acts as",
+		set: func(c *Config, v string) error { c.Salesforce.Username = v; return nil }},
+	{Env: "LANTERN_SALESFORCE_PRIVATE_KEY_FILE", Default: "", Help: "PEM RSA private key whose certificate the connected app holds; selects the JWT bearer flow",
+		set: func(c *Config, v string) error { c.Salesforce.PrivateKeyFile = v; return nil }},
+	{Env: "LANTERN_SALESFORCE_API_VERSION", Default: "v61.0", Help: "Salesforce REST/SOAP API version, e.g. v61.0",
+		set: func(c *Config, v string) error {
+			v = strings.TrimPrefix(v, "v")
+			major, minor, ok := strings.Cut(v, ".")
+			if _, err := strconv.Atoi(major); err != nil || !ok || minor != "0" {
+				return errors.New("want an API version such as v61.0")
+			}
+			if n, _ := strconv.Atoi(major); n < 46 {
+				return errors.New("want v46.0 or later (sObject Collections upsert)")
+			}
+			c.Salesforce.APIVersion = "v" + v
+			return nil
+		}},
+	{Env: "LANTERN_SALESFORCE_EXTERNAL_ID_FIELD", Default: "Lantern_External_Id__c", Help: "external id field (on Account, Contact, Lead, Opportunity) that upserts key on",
+		set: func(c *Config, v string) error {
+			c.Salesforce.ExternalIDField = v
+			for i, r := range v {
+				if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '_')) {
+					return errors.New("want a field API name such as Lantern_External_Id__c")
+				}
+			}
+			return nonEmpty(v)
+		}},
+	{Env: "LANTERN_SALESFORCE_MAX_API_USAGE", Default: "0.9", Help: "fraction of the org's daily API requests (Sforce-Limit-Info) above which Lantern pauses Salesforce calls for a minute; 1 never pauses",
+		set: func(c *Config, v string) (err error) { c.Salesforce.MaxAPIUsage, err = floatIn(v, 0.1, 1); return }},
+	{Env: "LANTERN_SALESFORCE_TIMEOUT", Default: "30s", Help: "time limit of one Salesforce call",
+		set: func(c *Config, v string) (err error) {
+			c.Salesforce.Timeout, err = durationIn(v, time.Second, 5*time.Minute)
+			return
+		}},
+	{Env: "LANTERN_CRM", Default: "local", Help: "where CRM records live: local (Lantern's Postgres) or salesforce (the LANTERN_SALESFORCE_* settings)",
+		set: func(c *Config, v string) error {
+			c.CRM = v
+			if err := oneOf(v, "local", "salesforce"); err != nil {
+				return err
+			}
+			if v == "salesforce" {
+				return c.Salesforce.check()
+			}
+			return nil
+		}},
 	{Env: "LANTERN_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
 		set: func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
 	{Env: "LANTERN_LOG_FORMAT", Default: "text", Help: "text or json",
