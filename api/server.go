@@ -133,6 +133,7 @@ func (s *Server) Register(a huma.API) {
 	s.registerAgents(a)
 	s.registerCRM(a)
 	s.registerRouting(a)
+	s.registerSalesforce(a)
 	documentHeaders(a)
 }
 

@@ -17,8 +17,11 @@ import (
 	"github.com/lanternhq/lantern/activities"
 	"github.com/lanternhq/lantern/internal/batch"
 	"github.com/lanternhq/lantern/internal/config"
+	"github.com/lanternhq/lantern/internal/convert"
+	"github.com/lanternhq/lantern/internal/crm"
 	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/objectstore"
+	"github.com/lanternhq/lantern/internal/routing"
 	"github.com/lanternhq/lantern/workflows"
 )
 
@@ -27,6 +30,7 @@ type Deps struct {
 	DB     *bun.DB
 	Enrich *enrich.Engine
 	Store  *objectstore.Store // batch inputs and results
+	CRM    *crm.Local         // lead conversion; nil: the local store over DB
 }
 
 // New returns a worker with every workflow and activity registered; Run starts it.
@@ -46,6 +50,17 @@ func Register(r sdkworker.Registry, cfg *config.Config, d Deps) {
 	r.RegisterActivity(&activities.Batch{DB: d.DB, Store: d.Store, Engine: d.Enrich, Concurrency: cfg.BatchConcurrency,
 		Retry: batch.Retry{Attempts: 3, Backoff: 200 * time.Millisecond}, ResearchBudget: cfg.Enrich.ResearchBudget,
 		CallbackAllow: cfg.Enrich.FetchAllow})
+	r.RegisterWorkflow(workflows.ConvertLeadWorkflow)
+	r.RegisterActivity(&activities.Convert{Service: convertService(cfg, d)})
+}
+
+// convertService is the conversion domain over the worker's CRM store.
+func convertService(cfg *config.Config, d Deps) *convert.Service {
+	local := d.CRM
+	if local == nil {
+		local = &crm.Local{DB: d.DB, Region: cfg.Enrich.DefaultRegion}
+	}
+	return &convert.Service{DB: d.DB, Local: local, Routing: &routing.Service{DB: d.DB, CRM: local}}
 }
 
 // Run ensures the schedules, then runs the worker until ctx ends.

@@ -2,6 +2,11 @@
 // deterministic (no I/O, no time.Now, no goroutines); every side effect is an activity.
 package workflows
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // RetentionScheduleID is the Temporal Schedule that starts RetentionWorkflow daily on a task
 // queue: "lantern-log-retention" for the default queue "lantern". Each run's workflow id is this
 // id plus the scheduled time, which Temporal appends.
@@ -29,3 +34,20 @@ func BatchResearchWorkflowID(orgID, batchID, recordSeq string) string {
 
 // BatchProgressQuery is the query name of a batch's progress (the Temporal UI runs it).
 const BatchProgressQuery = "progress"
+
+// ConvertWorkflowID is a lead conversion's workflow id: the org and the lead, and with an
+// idempotency key the key (hashed), so Temporal itself refuses a second conversion under the
+// same key. Without a key, the id names the lead alone, so two conversions of one lead cannot
+// run at once.
+func ConvertWorkflowID(orgID, idempotencyKey, leadID string) string {
+	id := "convert-" + orgID + "-" + leadID
+	if idempotencyKey != "" {
+		h := sha256.Sum256([]byte(idempotencyKey))
+		id += "-key-" + hex.EncodeToString(h[:16])
+	}
+	return id
+}
+
+// ConvertProgressQuery is the query name of a conversion's progress: the step under way and
+// the steps done (the Temporal UI runs it from the workflow's page).
+const ConvertProgressQuery = "progress"
