@@ -122,7 +122,8 @@ func (s *Server) registerSalesforce(a huma.API) {
 			"the lead is attached to the account the matching engine finds for its company and merged into that account's contact with its " +
 			"email or a matching name, when they match at or above the org's auto_merge_threshold; otherwise new ones are created. The owner " +
 			"is the user named, the next member of a round-robin pool, the matched account's owner, or the lead's owner. Runs as a Temporal " +
-			"saga (plan, assign owner, convert, route logs); a step failing after others wrote undoes them. dry_run returns the plan and the " +
+			"saga (plan, assign owner, convert, route logs); a step failing after others wrote undoes them (with LANTERN_CRM=salesforce the conversion " +
+			"is Salesforce's convertLead, and an undo deletes the records it created while the lead stays converted: Salesforce cannot un-convert a lead). dry_run returns the plan and the " +
 			"diffs without writing. Route log entries: convert (the lead), merge (an existing contact or account), assign (owners).",
 		Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}), s.salesforceConvert)
 	huma.Register(a, reg(huma.Operation{OperationID: "salesforceMerge", Method: http.MethodPost, Path: "/v1/salesforce/merge",
@@ -137,7 +138,8 @@ func (s *Server) registerSalesforce(a huma.API) {
 	huma.Register(a, reg(huma.Operation{OperationID: "salesforceMergeUndo", Method: http.MethodPost, Path: "/v1/salesforce/merges/{id}/undo",
 		Summary: "Undo a merge",
 		Description: "Restores the duplicates with their ids, puts the master's fields back and moves the children back to the duplicate " +
-			"they came from, in one transaction. A merge is undone once (409 after); a master changed since the merge is not overwritten (409).",
+			"they came from, in one transaction (with LANTERN_CRM=salesforce: undelete, then updates of the restored records, the master and the moved " +
+			"children). A merge is undone once (409 after); a master changed since the merge is not overwritten (409).",
 		Errors: []int{http.StatusNotFound, http.StatusConflict}}), s.salesforceMergeUndo)
 	huma.Register(a, reg(huma.Operation{OperationID: "salesforcePolicyGet", Method: http.MethodGet, Path: "/v1/salesforce/policies",
 		Summary: "The org's merge policy", Description: "Survivorship, per-field overrides, auto-merge and its threshold, conversion defaults. " +
@@ -146,14 +148,22 @@ func (s *Server) registerSalesforce(a huma.API) {
 		Summary: "Replace the org's merge policy"}), s.salesforcePolicyPut)
 }
 
-// convertService is the conversion domain over the server's CRM store; conversions and merges
-// run on the local store.
+// convertService is the conversion domain over the server's CRM store: the local store (one
+// Postgres transaction per step), or Salesforce through the port (convertLead, merge, undelete).
 func (s *Server) convertService() (*convert.Service, error) {
-	local, ok := s.crm.(*crm.Local)
-	if !ok || s.cfg.CRM == "salesforce" {
-		return nil, apperr.New(apperr.NotConfigured, "conversions and merges run on the local CRM store (LANTERN_CRM=local); against Salesforce they are not available on this server yet")
+	if local, ok := s.crm.(*crm.Local); ok {
+		return &convert.Service{DB: s.db, Local: local, Routing: s.rt, Now: s.now}, nil
 	}
-	return &convert.Service{DB: s.db, Local: local, Routing: s.rt, Now: s.now}, nil
+	if _, ok := s.crm.(crm.Converter); !ok {
+		return nil, apperr.New(apperr.NotConfigured, "the CRM store (LANTERN_CRM=%s) cannot convert leads or merge records", s.cfg.CRM)
+	}
+	return &convert.Service{DB: s.db, CRM: s.crm, Region: s.cfg.Enrich.DefaultRegion, Routing: s.rt, Now: s.now}, nil
+}
+
+// remoteCRM: conversions and merges run on Salesforce, not in Postgres.
+func (s *Server) remoteCRM() bool {
+	_, local := s.crm.(*crm.Local)
+	return !local
 }
 
 // oneKey is the idempotency key of a request: the header or the body's, which must agree.
@@ -277,7 +287,11 @@ func (s *Server) runConversion(ctx context.Context, req convert.Request) (*workf
 		if code == apperr.Internal {
 			code = apperr.Unavailable
 		}
-		msg += "; the conversion was rolled back: every record it created was deleted and the lead restored (workflow " + wfID + ")"
+		if s.remoteCRM() {
+			msg += "; the conversion was rolled back as far as Salesforce allows: " + convert.RemoteCompensationNote + " (workflow " + wfID + ")"
+		} else {
+			msg += "; the conversion was rolled back: every record it created was deleted and the lead restored (workflow " + wfID + ")"
+		}
 	}
 	return nil, &apperr.Error{Code: code, Field: e.Field, Message: msg}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lanternhq/lantern/internal/config"
 	"github.com/lanternhq/lantern/internal/crm"
+	"github.com/lanternhq/lantern/internal/crm/salesforce/sftest"
 	"github.com/lanternhq/lantern/internal/routelog"
 	"github.com/lanternhq/lantern/internal/routing"
 	"github.com/lanternhq/lantern/internal/testenv"
@@ -568,5 +569,154 @@ func TestSalesforceConvertConcurrently(t *testing.T) {
 	}
 	if p, _ := st.local.Query(context.Background(), tn.OrgID, crm.Query{Object: crm.Account, Limit: 10}); len(p.Records) != 1 {
 		t.Fatalf("%d accounts", len(p.Records))
+	}
+}
+
+// newSFModeStack is newSFStack with LANTERN_CRM=salesforce: the API and the worker run on the
+// Salesforce adapter, against an in-memory fake org.
+func newSFModeStack(t testing.TB) (*sfStack, *sftest.Org) {
+	db := testenv.DB(t)
+	cfg := testenv.Config(t)
+	generous(cfg)
+	org := sftest.New(t)
+	cfg.CRM, cfg.Salesforce = "salesforce", org.Config()
+	cfg.TemporalTaskQueue = testenv.TaskQueue(t)
+	client := org.Client()
+	tc := testenv.Temporal(t)
+	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{})
+	lworker.Register(w, cfg, lworker.Deps{DB: db, CRM: client})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	srv := New(Deps{Config: cfg, DB: db, CRM: client, Temporal: tc})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &sfStack{testServer: &testServer{Server: hs, srv: srv}, db: db, cfg: cfg}, org
+}
+
+func TestSalesforceModeConvertMergeUndo(t *testing.T) {
+	st, sf := newSFModeStack(t)
+	tn := testenv.NewTenant(t, st.db, 0)
+	u1 := sf.Put(crm.User, map[string]any{"LastName": "Chen", "Email": "avery@example.com", "IsActive": true})
+	acct := sf.Put(crm.Account, map[string]any{"Name": "Acme Robotics, Inc.", "Website": "https://www.acme-robotics.com", "OwnerId": u1})
+	contact := sf.Put(crm.Contact, map[string]any{"FirstName": "Bob", "LastName": "Smith", "Email": "bob.smith@acme-robotics.com", "AccountId": acct})
+	lead := sf.Put(crm.Lead, map[string]any{"FirstName": "Robert", "LastName": "Smith", "Email": "bob.smith@acme-robotics.com",
+		"Company": "ACME Robotics", "Title": "CTO", "Status": "Open"})
+
+	r := st.call(t, http.MethodPost, "/v1/salesforce/leads/"+lead+"/convert", tn.Secret, `{"owner":{"mode":"account_owner"},"idempotency_key":"sf-1"}`)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("convert: %d %s", r.StatusCode, r.body)
+	}
+	m := r.json(t)
+	if m["account_id"] != acct || m["contact_id"] != contact || m["account_created"] != false || m["contact_created"] != false || m["owner_id"] != u1 {
+		t.Fatalf("convert result %s", r.body)
+	}
+	calls := sf.Calls("convertLead")
+	if len(calls) != 1 || calls[0].Value("leadConverts/accountId") != acct || calls[0].Value("leadConverts/contactId") != contact ||
+		calls[0].Value("leadConverts/ownerId") != u1 {
+		t.Fatalf("convertLead calls %+v", calls)
+	}
+	if sf.Record(contact)["Title"] != "CTO" || sf.Record(lead)["IsConverted"] != true {
+		t.Fatal("Salesforce records not converted")
+	}
+	if e := hasLog(st.logs(t, tn.OrgID), "convert", crm.Lead, lead); e == nil {
+		t.Fatal("no convert route log")
+	}
+	// The same key: the first answer, no second convertLead.
+	if r := st.call(t, http.MethodPost, "/v1/salesforce/leads/"+lead+"/convert", tn.Secret, `{"owner":{"mode":"account_owner"},"idempotency_key":"sf-1"}`); r.StatusCode != http.StatusOK || len(sf.Calls("convertLead")) != 1 {
+		t.Fatalf("repeat: %d %s (%d calls)", r.StatusCode, r.body, len(sf.Calls("convertLead")))
+	}
+
+	d1 := sf.Put(crm.Account, map[string]any{"Name": "Acme Robotics", "Phone": "+1 650 555 0100"})
+	d2 := sf.Put(crm.Account, map[string]any{"Name": "ACME Robotics Inc", "Industry": "Machinery"})
+	d3 := sf.Put(crm.Account, map[string]any{"Name": "Acme Robotix"})
+	kid := sf.Put(crm.Contact, map[string]any{"LastName": "Kid", "AccountId": d1})
+	pm := problem(t, st.call(t, http.MethodPost, "/v1/salesforce/merge", tn.Secret,
+		fmt.Sprintf(`{"object":"Account","master_id":%q,"duplicate_ids":[%q,%q,%q]}`, acct, d1, d2, d3)), http.StatusUnprocessableEntity, "invalid_input")
+	if !strings.Contains(fmt.Sprint(pm), "body.duplicate_ids") {
+		t.Fatalf("three duplicates: %v", pm)
+	}
+	r = st.call(t, http.MethodPost, "/v1/salesforce/merge", tn.Secret, fmt.Sprintf(`{"object":"Account","master_id":%q,"duplicate_ids":[%q,%q]}`, acct, d1, d2))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("merge: %d %s", r.StatusCode, r.body)
+	}
+	mergeID, _ := r.json(t)["merge_id"].(string)
+	if mc := sf.Calls("merge"); len(mc) != 1 || mc[0].Value("request/masterRecord/Id") != acct || !sf.Deleted(d1) || sf.Record(kid)["AccountId"] != acct {
+		t.Fatalf("merge in Salesforce: %+v", mc)
+	}
+	if sf.Record(acct)["Phone"] != "+1 650 555 0100" {
+		t.Fatalf("master after merge %v", sf.Record(acct))
+	}
+	r = st.call(t, http.MethodPost, "/v1/salesforce/merges/"+mergeID+"/undo", tn.Secret, "")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("undo: %d %s", r.StatusCode, r.body)
+	}
+	if sf.Deleted(d1) || sf.Deleted(d2) || sf.Record(kid)["AccountId"] != d1 || sf.Record(acct)["Phone"] != nil {
+		t.Fatalf("after undo: master %v kid %v", sf.Record(acct), sf.Record(kid))
+	}
+	problem(t, st.call(t, http.MethodPost, "/v1/salesforce/merges/"+mergeID+"/undo", tn.Secret, ""), http.StatusConflict, "conflict")
+}
+
+// A step failing after convertLead: the records the conversion created are deleted in
+// Salesforce, and the answer says the lead stays converted.
+func TestSalesforceModeConvertCompensates(t *testing.T) {
+	st, sf := newSFModeStack(t)
+	tn := testenv.NewTenant(t, st.db, 0)
+	ctx := context.Background()
+	lead := sf.Put(crm.Lead, map[string]any{"FirstName": "Alice", "LastName": "Abernathy", "Company": "Umbrella Health", "Email": "alice@umbrellahealth.com", "Status": "Open"})
+	if _, err := st.db.ExecContext(ctx, "ALTER TABLE route_log_keys RENAME TO route_log_keys_away"); err != nil {
+		t.Fatal(err)
+	}
+	r := st.call(t, http.MethodPost, "/v1/salesforce/leads/"+lead+"/convert", tn.Secret, `{"idempotency_key":"will-fail"}`)
+	if _, err := st.db.ExecContext(ctx, "ALTER TABLE route_log_keys_away RENAME TO route_log_keys"); err != nil {
+		t.Fatal(err)
+	}
+	pm := problem(t, r, http.StatusServiceUnavailable, "upstream_unavailable")
+	if d := pm["detail"].(string); !strings.Contains(d, "stays converted in Salesforce") || !strings.Contains(d, "WriteRouteLogs") {
+		t.Fatalf("detail %q", d)
+	}
+	ld := sf.Record(lead)
+	for _, f := range []string{"ConvertedAccountId", "ConvertedContactId", "ConvertedOpportunityId"} {
+		id, _ := ld[f].(string)
+		if id == "" || !sf.Deleted(id) {
+			t.Fatalf("%s %q not deleted", f, id)
+		}
+	}
+	if n := len(sf.Calls("convertLead")); n != 1 {
+		t.Fatalf("convertLead called %d times", n)
+	}
+}
+
+// Two conversions of one lead at once in Salesforce mode: one converts, the other is a 409,
+// and nothing the first created is deleted by the second's compensation.
+func TestSalesforceModeConvertConcurrently(t *testing.T) {
+	st, sf := newSFModeStack(t)
+	tn := testenv.NewTenant(t, st.db, 0)
+	lead := sf.Put(crm.Lead, map[string]any{"LastName": "Race", "Company": "Race Conditions Inc", "Status": "Open"})
+	codes := make(chan int, 2)
+	for i := range 2 {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, st.URL+"/v1/salesforce/leads/"+lead+"/convert", strings.NewReader(fmt.Sprintf(`{"idempotency_key":"race-%d"}`, i)))
+			req.Header.Set("Authorization", "Bearer "+tn.Secret)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := st.Client().Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	got := map[int]int{}
+	for range 2 {
+		got[<-codes]++
+	}
+	if got[http.StatusOK] != 1 || got[http.StatusConflict] != 1 {
+		t.Fatalf("statuses %v", got)
+	}
+	if sf.Count(crm.Opportunity) != 1 || sf.Count(crm.Account) != 1 || len(sf.Writes(http.MethodDelete)) != 0 {
+		t.Fatalf("%d opportunities, %d accounts, %d deletes", sf.Count(crm.Opportunity), sf.Count(crm.Account), len(sf.Writes(http.MethodDelete)))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -30,7 +31,9 @@ type Deps struct {
 	DB     *bun.DB
 	Enrich *enrich.Engine
 	Store  *objectstore.Store // batch inputs and results
-	CRM    *crm.Local         // lead conversion; nil: the local store over DB
+	// CRM is the CRM store conversions and merges run on (LANTERN_CRM): the local store, or the
+	// Salesforce adapter, which must also implement crm.Converter; nil: the local store over DB.
+	CRM crm.Store
 }
 
 // New returns a worker with every workflow and activity registered; Run starts it.
@@ -56,11 +59,20 @@ func Register(r sdkworker.Registry, cfg *config.Config, d Deps) {
 
 // convertService is the conversion domain over the worker's CRM store.
 func convertService(cfg *config.Config, d Deps) *convert.Service {
-	local := d.CRM
-	if local == nil {
-		local = &crm.Local{DB: d.DB, Region: cfg.Enrich.DefaultRegion}
+	store := d.CRM
+	if store == nil {
+		store = &crm.Local{DB: d.DB, Region: cfg.Enrich.DefaultRegion}
 	}
-	return &convert.Service{DB: d.DB, Local: local, Routing: &routing.Service{DB: d.DB, CRM: local}}
+	svc := &convert.Service{DB: d.DB, Routing: &routing.Service{DB: d.DB, CRM: store}}
+	if local, ok := store.(*crm.Local); ok {
+		svc.Local = local // one Postgres transaction per step
+		return svc
+	}
+	if _, ok := store.(crm.Converter); !ok {
+		slog.Warn("the CRM store cannot convert leads or merge records: conversions will be refused", "store", fmt.Sprintf("%T", store))
+	}
+	svc.CRM, svc.Region = store, cfg.Enrich.DefaultRegion
+	return svc
 }
 
 // Run ensures the schedules, then runs the worker until ctx ends.

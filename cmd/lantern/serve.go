@@ -129,7 +129,7 @@ func runServe(ctx context.Context, args []string, withWorker bool) error {
 	wg.Go(func() { srv.Listen(ctx) })
 	if withWorker {
 		wg.Go(func() {
-			if err := worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng, Store: store}); err != nil {
+			if err := worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng, Store: store, CRM: crmStore}); err != nil {
 				errs <- fmt.Errorf("worker: %w", err)
 				cancel()
 			}
@@ -179,6 +179,10 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	crmStore, err := newCRM(cfg, db)
+	if err != nil {
+		return err
+	}
 	slog.Info("worker is up", "task_queue", cfg.TemporalTaskQueue, "temporal", cfg.TemporalAddress)
-	return worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng, Store: store})
+	return worker.Run(ctx, cfg, tc, worker.Deps{DB: db, Enrich: eng, Store: store, CRM: crmStore})
 }

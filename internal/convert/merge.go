@@ -136,6 +136,9 @@ func (s *Service) Merge(ctx context.Context, org uuid.UUID, in MergeInput) (*Mer
 			return nil, err
 		}
 	}
+	if s.local() == nil {
+		return s.mergeRemote(ctx, org, in)
+	}
 	var out *MergeResult
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
@@ -177,7 +180,7 @@ func (s *Service) mergeTx(ctx context.Context, tx bun.Tx, org uuid.UUID, in Merg
 	slices.Sort(order)
 	recs := map[string]*crm.Record{}
 	for _, id := range order {
-		r, err := s.Local.GetTx(ctx, tx, org, in.Object, id)
+		r, err := s.local().GetTx(ctx, tx, org, in.Object, id)
 		if apperr.Is(err, apperr.NotFound) {
 			field := "body.master_id"
 			if i := slices.Index(in.DuplicateIDs, id); i >= 0 {
@@ -212,11 +215,11 @@ func (s *Service) mergeTx(ctx context.Context, tx bun.Tx, org uuid.UUID, in Merg
 		}
 	}
 	changes := changesTo(master.Fields, target)
-	res, children, err := s.Local.MergeTx(ctx, tx, org, crm.MergeRequest{Object: in.Object, MasterID: in.MasterID, DuplicateIDs: in.DuplicateIDs, MasterFields: changes})
+	res, children, err := s.local().MergeTx(ctx, tx, org, crm.MergeRequest{Object: in.Object, MasterID: in.MasterID, DuplicateIDs: in.DuplicateIDs, MasterFields: changes})
 	if err != nil {
 		return nil, bodyField(err)
 	}
-	after, err := s.Local.GetTx(ctx, tx, org, in.Object, in.MasterID)
+	after, err := s.local().GetTx(ctx, tx, org, in.Object, in.MasterID)
 	if err != nil {
 		return nil, err
 	}
@@ -329,6 +332,9 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 	if err != nil {
 		return nil, &apperr.Error{Code: apperr.NotFound, Field: "path.id", Message: "no merge " + id}
 	}
+	if s.local() == nil {
+		return s.undoRemote(ctx, org, mid, requestID)
+	}
 	var out *UndoResult
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var m schema.SFMerge
@@ -346,7 +352,7 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 		if err != nil {
 			return err
 		}
-		cur, err := s.Local.GetTx(ctx, tx, org, m.Object, m.MasterID)
+		cur, err := s.local().GetTx(ctx, tx, org, m.Object, m.MasterID)
 		if apperr.Is(err, apperr.NotFound) {
 			return apperr.New(apperr.Conflict, "the master %s was deleted since the merge; restore it first", m.MasterID)
 		}
@@ -357,10 +363,10 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 			return apperr.New(apperr.Conflict, "the master %s changed since the merge (version %d, now %d); undoing would overwrite those changes",
 				m.MasterID, m.MasterVersion, cur.Version)
 		}
-		if err := s.Local.UndeleteTx(ctx, tx, org, m.Object, m.DuplicateIDs); err != nil {
+		if err := s.local().UndeleteTx(ctx, tx, org, m.Object, m.DuplicateIDs); err != nil {
 			return err
 		}
-		if _, err := s.Local.ReplaceFieldsTx(ctx, tx, org, m.Object, m.MasterID, r.masterBefore.Fields); err != nil {
+		if _, err := s.local().ReplaceFieldsTx(ctx, tx, org, m.Object, m.MasterID, r.masterBefore.Fields); err != nil {
 			return err
 		}
 		now := s.now()
@@ -373,7 +379,7 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 		}
 		moved := map[string]bool{}
 		for k, ids := range byParent {
-			changed, err := s.Local.ReparentTx(ctx, tx, org, k[0], ids, m.MasterID, k[1])
+			changed, err := s.local().ReparentTx(ctx, tx, org, k[0], ids, m.MasterID, k[1])
 			if err != nil {
 				return err
 			}

@@ -194,7 +194,7 @@ func (s *Service) Plan(ctx context.Context, org uuid.UUID, req Request) (*Conver
 	if err != nil {
 		return nil, err
 	}
-	lead, err := s.Local.Get(ctx, org, crm.Lead, req.LeadID)
+	lead, err := s.store().Get(ctx, org, crm.Lead, req.LeadID)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, &apperr.Error{Code: apperr.NotFound, Field: "path.id", Message: "no Lead " + req.LeadID}
 	}
@@ -218,7 +218,7 @@ func (s *Service) Plan(ctx context.Context, org uuid.UUID, req Request) (*Conver
 	// Account.
 	var acct *crm.Record
 	if req.AccountID != "" {
-		acct, err = s.Local.Get(ctx, org, crm.Account, req.AccountID)
+		acct, err = s.store().Get(ctx, org, crm.Account, req.AccountID)
 		if apperr.Is(err, apperr.NotFound) {
 			return nil, &apperr.Error{Code: apperr.NotFound, Field: "body.account_id", Message: "no Account " + req.AccountID}
 		}
@@ -228,7 +228,7 @@ func (s *Service) Plan(ctx context.Context, org uuid.UUID, req Request) (*Conver
 		p.Account = ObjectDecision{Action: "attach", ID: acct.ID, Name: acct.Str("Name"), Reason: "account_id was given"}
 	} else {
 		in := match.LeadAsAccount(leadM)
-		cands, err := s.Local.Candidates(ctx, org, crm.Account, []crm.SearchKeys{crm.KeysFor(crm.Account, anyFields(in.Fields), s.Local.Region)}, 20)
+		cands, err := s.accountCandidates(ctx, org, in)
 		if err != nil {
 			return nil, err
 		}
@@ -248,7 +248,7 @@ func (s *Service) Plan(ctx context.Context, org uuid.UUID, req Request) (*Conver
 			recs[i].ContactCount = counts[recs[i].ID]
 		}
 		rules := match.LeadToAccountRules()
-		ms := match.Rank(match.ObjectAccount, in, recs, match.Options{Rules: &rules, Threshold: pol.Threshold, DefaultRegion: s.Local.Region,
+		ms := match.Rank(match.ObjectAccount, in, recs, match.Options{Rules: &rules, Threshold: pol.Threshold, DefaultRegion: s.region(),
 			TieBreakers: []string{match.TieContactCount, match.TieLastModified, match.TieOwnerActive}})
 		for i := 1; i < len(ms) && withLead != nil; i++ {
 			if ms[i].Decision == match.DecisionMatch && ms[i].Confidence >= ms[0].Confidence-1e-9 && withLead[ms[i].CandidateID] && !withLead[ms[0].CandidateID] {
@@ -278,7 +278,7 @@ func (s *Service) Plan(ctx context.Context, org uuid.UUID, req Request) (*Conver
 	var contact *crm.Record
 	switch {
 	case req.ContactID != "":
-		contact, err = s.Local.Get(ctx, org, crm.Contact, req.ContactID)
+		contact, err = s.store().Get(ctx, org, crm.Contact, req.ContactID)
 		if apperr.Is(err, apperr.NotFound) {
 			return nil, &apperr.Error{Code: apperr.NotFound, Field: "body.contact_id", Message: "no Contact " + req.ContactID}
 		}
@@ -371,6 +371,9 @@ func (s *Service) accountContacts(ctx context.Context, org uuid.UUID, lead *crm.
 	if len(accts) == 0 {
 		return nil, nil, nil
 	}
+	if s.local() == nil {
+		return s.remoteAccountContacts(ctx, org, lead, accts)
+	}
 	ids := make([]string, len(accts))
 	for i := range accts {
 		ids[i] = accts[i].ID
@@ -420,7 +423,7 @@ func (s *Service) matchContact(ctx context.Context, org uuid.UUID, lead, acct *c
 	create := ObjectDecision{Action: "create", Name: personName(lead)}
 	var contacts []crm.Record
 	for after := ""; ; {
-		page, err := s.Local.Query(ctx, org, crm.Query{Object: crm.Contact, Filters: map[string]string{"account_id": acct.ID}, After: after, Limit: 1000})
+		page, err := s.store().Query(ctx, org, crm.Query{Object: crm.Contact, Filters: map[string]string{"account_id": acct.ID}, After: after, Limit: 1000})
 		if err != nil {
 			return nil, ObjectDecision{}, err
 		}
@@ -463,7 +466,7 @@ func (s *Service) matchContact(ctx context.Context, org uuid.UUID, lead, acct *c
 		recs[i].Fields["AccountName"] = acct.Str("Name")
 		names[contacts[i].ID] = personName(&contacts[i])
 	}
-	ms := match.Rank(match.ObjectContact, in, recs, match.Options{Threshold: pol.Threshold, DefaultRegion: s.Local.Region})
+	ms := match.Rank(match.ObjectContact, in, recs, match.Options{Threshold: pol.Threshold, DefaultRegion: s.region()})
 	create.Candidates = topCandidates(ms, names)
 	if len(ms) > 0 && ms[0].Decision == match.DecisionMatch && pol.AutoMerge {
 		for i := range contacts {
@@ -523,7 +526,7 @@ func (s *Service) checkUser(ctx context.Context, org uuid.UUID, id, field string
 	if !ok || crm.ObjectOf(id18) != crm.User {
 		return "", apperr.Field(field, "%q is not a User id (User ids start with 005)", id)
 	}
-	u, err := s.Local.Get(ctx, org, crm.User, id18)
+	u, err := s.store().Get(ctx, org, crm.User, id18)
 	if apperr.Is(err, apperr.NotFound) {
 		return "", apperr.Field(field, "no User %s in the CRM", id)
 	}

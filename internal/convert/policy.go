@@ -47,12 +47,57 @@ const (
 
 // Service holds what conversions and merges need.
 type Service struct {
-	DB      *bun.DB
-	Local   *crm.Local       // the CRM store: candidates, transactions, recycle bin
+	DB *bun.DB
+	// Local is Lantern's own CRM store: conversions and merges run in one Postgres
+	// transaction with their records (the fast path).
+	Local *crm.Local
+	// CRM is the CRM through the port, used when Local is nil: a *crm.Local takes the fast
+	// path; any other store (the Salesforce adapter) must also implement crm.Converter, and
+	// conversions and merges run as remote calls (convertLead, merge, undelete) with their
+	// records in Postgres written around them.
+	CRM     crm.Store
+	Region  string           // default phone region of the matching engine ("" : the local store's)
 	Routing *routing.Service // owners by round robin
 	Now     func() time.Time
-	// MaxDuplicates caps a merge's duplicates; 0 means LocalMaxDuplicates.
+	// MaxDuplicates caps a merge's duplicates; 0 means LocalMaxDuplicates on the local store
+	// and SalesforceMaxDuplicates on a remote CRM.
 	MaxDuplicates int
+}
+
+// local is the local store when the CRM is Lantern's own, else nil.
+func (s *Service) local() *crm.Local {
+	if s.Local != nil {
+		return s.Local
+	}
+	l, _ := s.CRM.(*crm.Local)
+	return l
+}
+
+// store is the CRM through the port.
+func (s *Service) store() crm.Store {
+	if s.Local != nil {
+		return s.Local
+	}
+	return s.CRM
+}
+
+// converter is the remote CRM's convertLead/merge/undelete.
+func (s *Service) converter() (crm.Converter, error) {
+	c, ok := s.store().(crm.Converter)
+	if !ok {
+		return nil, apperr.New(apperr.NotConfigured, "the CRM store cannot convert leads or merge records")
+	}
+	return c, nil
+}
+
+func (s *Service) region() string {
+	if s.Region != "" {
+		return s.Region
+	}
+	if l := s.local(); l != nil {
+		return l.Region
+	}
+	return ""
 }
 
 func (s *Service) now() time.Time {
@@ -65,6 +110,9 @@ func (s *Service) now() time.Time {
 func (s *Service) maxDuplicates() int {
 	if s.MaxDuplicates > 0 {
 		return s.MaxDuplicates
+	}
+	if s.local() == nil {
+		return SalesforceMaxDuplicates
 	}
 	return LocalMaxDuplicates
 }

@@ -64,8 +64,11 @@ func (s *Service) AssignOwner(ctx context.Context, org uuid.UUID, convID string,
 // RestoreOwner puts the lead's owner back after a failed conversion, if it is still the one
 // the pool assigned. The pool's rotation is not rewound: the member keeps the turn.
 func (s *Service) RestoreOwner(ctx context.Context, org uuid.UUID, leadID string, a OwnerAssignment) error {
+	if s.local() == nil {
+		return s.restoreOwnerRemote(ctx, org, leadID, a)
+	}
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		lead, err := s.Local.GetTx(ctx, tx, org, crm.Lead, leadID)
+		lead, err := s.local().GetTx(ctx, tx, org, crm.Lead, leadID)
 		if apperr.Is(err, apperr.NotFound) {
 			return nil
 		}
@@ -76,7 +79,7 @@ func (s *Service) RestoreOwner(ctx context.Context, org uuid.UUID, leadID string
 		if a.PrevOwner != "" {
 			prev = a.PrevOwner
 		}
-		_, err = s.Local.ReplaceFieldsTx(ctx, tx, org, crm.Lead, leadID, withChanges(lead.Fields, map[string]any{"OwnerId": prev}))
+		_, err = s.local().ReplaceFieldsTx(ctx, tx, org, crm.Lead, leadID, withChanges(lead.Fields, map[string]any{"OwnerId": prev}))
 		return err
 	})
 }
@@ -100,11 +103,16 @@ type before struct {
 	Lead    crm.Record  `json:"lead"`
 	Account *crm.Record `json:"account,omitempty"`
 	Contact *crm.Record `json:"contact,omitempty"`
+	// Pending: a remote conversion was about to call the CRM and has not recorded its result.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Convert converts the lead as planned, in one transaction with its record in sf_conversions:
 // Run again with the same convID, it returns the first result.
 func (s *Service) Convert(ctx context.Context, org uuid.UUID, convID string, req Request, plan ConversionPlan, ownerID string) (*Converted, error) {
+	if s.local() == nil {
+		return s.convertRemote(ctx, org, convID, req, plan, ownerID)
+	}
 	var out *Converted
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var prior schema.SFConversion
@@ -138,7 +146,7 @@ func (s *Service) Convert(ctx context.Context, org uuid.UUID, convID string, req
 }
 
 func (s *Service) convertTx(ctx context.Context, tx bun.Tx, org uuid.UUID, convID string, req Request, plan ConversionPlan, ownerID string) (*Converted, error) {
-	lead, err := s.Local.GetTx(ctx, tx, org, crm.Lead, req.LeadID)
+	lead, err := s.local().GetTx(ctx, tx, org, crm.Lead, req.LeadID)
 	if err != nil {
 		return nil, fieldOf(err, "path.id")
 	}
@@ -147,17 +155,17 @@ func (s *Service) convertTx(ctx context.Context, tx bun.Tx, org uuid.UUID, convI
 		DoNotCreateOpportunity: plan.Opportunity.Action != "create", OpportunityName: req.OpportunityName}
 	if plan.Account.Action == "attach" {
 		in.AccountID = plan.Account.ID
-		if b.Account, err = s.Local.GetTx(ctx, tx, org, crm.Account, in.AccountID); err != nil {
+		if b.Account, err = s.local().GetTx(ctx, tx, org, crm.Account, in.AccountID); err != nil {
 			return nil, fieldOf(err, "body.account_id")
 		}
 	}
 	if plan.Contact.Action == "merge" {
 		in.ContactID = plan.Contact.ID
-		if b.Contact, err = s.Local.GetTx(ctx, tx, org, crm.Contact, in.ContactID); err != nil {
+		if b.Contact, err = s.local().GetTx(ctx, tx, org, crm.Contact, in.ContactID); err != nil {
 			return nil, fieldOf(err, "body.contact_id")
 		}
 	}
-	res, err := s.Local.ConvertLeadTx(ctx, tx, org, in)
+	res, err := s.local().ConvertLeadTx(ctx, tx, org, in)
 	if err != nil {
 		return nil, bodyField(err)
 	}
@@ -176,12 +184,12 @@ func (s *Service) convertTx(ctx context.Context, tx bun.Tx, org uuid.UUID, convI
 			continue
 		}
 		target := ConversionTarget(plan.MergePolicy, pol.FieldOverrides, ex.rec, lead, ex.mapped)
-		cur, err := s.Local.GetTx(ctx, tx, org, ex.object, ex.rec.ID)
+		cur, err := s.local().GetTx(ctx, tx, org, ex.object, ex.rec.ID)
 		if err != nil {
 			return nil, err
 		}
 		if len(diffFields(cur.Fields, target)) > 0 {
-			if _, err := s.Local.ReplaceFieldsTx(ctx, tx, org, ex.object, ex.rec.ID, target); err != nil {
+			if _, err := s.local().ReplaceFieldsTx(ctx, tx, org, ex.object, ex.rec.ID, target); err != nil {
 				return nil, err
 			}
 		}
@@ -190,7 +198,7 @@ func (s *Service) convertTx(ctx context.Context, tx bun.Tx, org uuid.UUID, convI
 		AccountCreated: b.Account == nil, ContactCreated: b.Contact == nil, PrevOwner: lead.Str("OwnerId"), ConvertedAt: s.now()}
 	var created []string
 	diff := func(object, id string, was *crm.Record) error {
-		now, err := s.Local.GetTx(ctx, tx, org, object, id)
+		now, err := s.local().GetTx(ctx, tx, org, object, id)
 		if err != nil {
 			return err
 		}
@@ -275,6 +283,9 @@ func bodyField(err error) error {
 // lead and the existing account and contact back as they were. It does nothing for a
 // conversion that never happened or is already compensated.
 func (s *Service) Compensate(ctx context.Context, org uuid.UUID, convID string) (bool, error) {
+	if s.local() == nil {
+		return s.compensateRemote(ctx, org, convID)
+	}
 	done := false
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var row schema.SFConversion
@@ -290,17 +301,17 @@ func (s *Service) Compensate(ctx context.Context, org uuid.UUID, convID string) 
 			return err
 		}
 		// The lead first: it points at the records about to go.
-		if _, err := s.Local.ReplaceFieldsTx(ctx, tx, org, crm.Lead, b.Lead.ID, b.Lead.Fields); err != nil && !apperr.Is(err, apperr.NotFound) {
+		if _, err := s.local().ReplaceFieldsTx(ctx, tx, org, crm.Lead, b.Lead.ID, b.Lead.Fields); err != nil && !apperr.Is(err, apperr.NotFound) {
 			return err
 		}
-		if err := s.Local.DeleteTx(ctx, tx, org, row.CreatedIDs); err != nil {
+		if err := s.local().DeleteTx(ctx, tx, org, row.CreatedIDs); err != nil {
 			return err
 		}
 		for _, r := range []*crm.Record{b.Account, b.Contact} {
 			if r == nil {
 				continue
 			}
-			if _, err := s.Local.ReplaceFieldsTx(ctx, tx, org, r.Object, r.ID, r.Fields); err != nil && !apperr.Is(err, apperr.NotFound) {
+			if _, err := s.local().ReplaceFieldsTx(ctx, tx, org, r.Object, r.ID, r.Fields); err != nil && !apperr.Is(err, apperr.NotFound) {
 				return err
 			}
 		}
