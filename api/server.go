@@ -134,6 +134,7 @@ func (s *Server) Register(a huma.API) {
 	s.registerCRM(a)
 	s.registerRouting(a)
 	s.registerSalesforce(a)
+	s.registerMatch(a)
 	documentHeaders(a)
 }
 
