@@ -347,13 +347,30 @@ type FinishInput struct {
 	Message string
 }
 
-// Finish settles the reservation (refunds what was not used) and writes results.jsonl,
-// summary.json and costs.json.
+// Finish writes results.jsonl, summary.json and costs.json, then settles the reservation
+// (refunds what was not used) and records the final state. The objects come first so that a
+// client that sees the final state can download every one of them; a retry writes them again.
 func (b *Batch) Finish(ctx context.Context, in FinishInput) (batch.Summary, error) {
-	row, refunded, err := batch.Finish(ctx, b.DB, in.OrgID, in.BatchID, in.State, in.Message, b.now())
+	now := b.now()
+	row, err := batch.Get(ctx, b.DB, in.OrgID, in.BatchID)
 	if err != nil {
 		return batch.Summary{}, err
 	}
+	if !batch.Terminal(row.State) { // as batch.Finish will leave it
+		row.State, row.Message, row.FinishedAt = in.State, in.Message, &now
+	}
+	sum, err := b.writeFinal(ctx, row, row.CreditsReserved-row.CreditsUsed)
+	if err != nil {
+		return sum, err
+	}
+	if _, _, err := batch.Finish(ctx, b.DB, in.OrgID, in.BatchID, in.State, in.Message, now); err != nil {
+		return batch.Summary{}, err
+	}
+	return sum, nil
+}
+
+// writeFinal writes the finished batch's objects: its results, summary and costs.
+func (b *Batch) writeFinal(ctx context.Context, row *schema.Batch, refunded int64) (batch.Summary, error) {
 	p, err := batch.ProgressOf(ctx, b.DB, row)
 	if err != nil {
 		return batch.Summary{}, err
