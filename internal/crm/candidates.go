@@ -23,24 +23,24 @@ func KeysFor(object string, fields map[string]any, region string) SearchKeys {
 }
 
 // candidatesSQL finds, for each search in one statement, the records sharing an exact key
-// (domain, email, phone or birth date) and the top $7 by trigram similarity of the normalised name
-// (the GIN index serves name_norm % ...). LATERAL with OFFSET 0 keeps each search its own
-// index lookups.
+// (domain, email, phone or birth date) and the top $7 by trigram similarity of the normalised
+// name (the GIN index serves name_norm % ...). Each exact key is its own branch repeating its
+// partial index's predicate, so the planner uses that index: an OR of the keys reads the whole
+// table (~0.4 s at a million accounts). The branches collect ids; only those fetch their rows.
 const candidatesSQL = `
 SELECT s.idx, c.id, c.external_id, c.fields, c.version, c.created_at, c.last_modified_at
 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $8::text[]) WITH ORDINALITY AS s (name, domain, email, phone, birth, idx)
 CROSS JOIN LATERAL (
-    SELECT r.* FROM crm_records AS r
-    WHERE r.org_id = $1 AND r.object = $2 AND (
-        (s.domain <> '' AND r.domain = s.domain) OR (s.email <> '' AND r.email = s.email) OR (s.phone <> '' AND r.phone = s.phone)
-        OR (s.birth <> '' AND r.birthdate = s.birth))
-    UNION
-    (SELECT r.* FROM crm_records AS r
-     WHERE s.name <> '' AND r.org_id = $1 AND r.object = $2 AND r.name_norm % s.name
-     ORDER BY similarity(r.name_norm, s.name) DESC, r.id
-     LIMIT $7)
-    OFFSET 0
-) AS c
+    SELECT r.id FROM crm_records AS r WHERE r.org_id = $1 AND r.object = $2 AND r.domain <> '' AND r.domain = s.domain
+    UNION SELECT r.id FROM crm_records AS r WHERE r.org_id = $1 AND r.object = $2 AND r.email <> '' AND r.email = s.email
+    UNION SELECT r.id FROM crm_records AS r WHERE r.org_id = $1 AND r.object = $2 AND r.phone <> '' AND r.phone = s.phone
+    UNION SELECT r.id FROM crm_records AS r WHERE r.org_id = $1 AND r.object = $2 AND r.birthdate <> '' AND r.birthdate = s.birth
+    UNION (SELECT r.id FROM crm_records AS r
+           WHERE s.name <> '' AND r.org_id = $1 AND r.object = $2 AND r.name_norm % s.name
+           ORDER BY similarity(r.name_norm, s.name) DESC, r.id
+           LIMIT $7)
+) AS ids
+JOIN crm_records AS c ON c.org_id = $1 AND c.id = ids.id
 ORDER BY s.idx, c.id`
 
 var candidateStmts sync.Map // *bun.DB -> *schema.Stmt
