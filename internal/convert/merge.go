@@ -162,58 +162,16 @@ func (s *Service) mergeTx(ctx context.Context, tx bun.Tx, org uuid.UUID, in Merg
 	if err != nil {
 		return nil, err
 	}
-	policy := in.MergePolicy
-	if policy == "" {
-		policy = pol.DefaultPolicy
-	}
-	overrides := map[string]string{}
-	for f, v := range pol.FieldOverrides {
-		overrides[f] = v
-	}
-	for f, v := range in.Overrides {
-		overrides[f] = v
-	}
-	// Read (and lock) in id order, naming the input at fault when a record is missing (an id
-	// of another org is simply not found).
-	ids := append([]string{in.MasterID}, in.DuplicateIDs...)
-	order := slices.Clone(ids)
+	// Read (and lock) in id order.
+	order := slices.Clone(append([]string{in.MasterID}, in.DuplicateIDs...))
 	slices.Sort(order)
-	recs := map[string]*crm.Record{}
-	for _, id := range order {
-		r, err := s.local().GetTx(ctx, tx, org, in.Object, id)
-		if apperr.Is(err, apperr.NotFound) {
-			field := "body.master_id"
-			if i := slices.Index(in.DuplicateIDs, id); i >= 0 {
-				field = fmt.Sprintf("body.duplicate_ids[%d]", i)
-			}
-			return nil, &apperr.Error{Code: apperr.NotFound, Field: field, Message: fmt.Sprintf("no %s %s", in.Object, id)}
-		}
-		if err != nil {
-			return nil, err
-		}
-		delete(r.Fields, "Id")
-		recs[id] = r
+	sv, err := survive(in, pol, order, systemFields, func(id string) (*crm.Record, error) {
+		return s.local().GetTx(ctx, tx, org, in.Object, id)
+	})
+	if err != nil {
+		return nil, err
 	}
-	master := recs[in.MasterID]
-	var losers []crm.Record
-	for _, id := range in.DuplicateIDs {
-		losers = append(losers, *recs[id])
-	}
-	target, sources := Survive(policy, overrides, *master, losers)
-	for k, v := range master.Fields {
-		if _, ok := target[k]; !ok && systemFields[k] {
-			target[k] = v // the master's own system fields stay
-		}
-	}
-	for k, v := range in.Fields {
-		if v == nil {
-			delete(target, k)
-			delete(sources, k)
-		} else {
-			target[k] = v
-			sources[k] = SurvivorSource{From: "request", Policy: "override"}
-		}
-	}
+	policy, master, losers, target, sources := sv.policy, sv.master, sv.losers, sv.target, sv.sources
 	changes := changesTo(master.Fields, target)
 	res, children, err := s.local().MergeTx(ctx, tx, org, crm.MergeRequest{Object: in.Object, MasterID: in.MasterID, DuplicateIDs: in.DuplicateIDs, MasterFields: changes})
 	if err != nil {
@@ -404,4 +362,68 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 		return nil, err
 	}
 	return out, nil
+}
+
+// survivors is a merge's inputs read and its outcome decided.
+type survivors struct {
+	policy  string // the merge policy that applied
+	master  *crm.Record
+	losers  []crm.Record
+	target  map[string]any            // the master's fields after the merge
+	sources map[string]SurvivorSource // where each field came from
+}
+
+// survive reads the master and the duplicates (in the order given) through get, naming the
+// input at fault when one is missing (an id of another org is simply not found), and decides
+// the master's surviving fields: the merge policy (the request's, else the org's), the org's
+// and the request's per-field overrides, and the request's explicit values. keep are fields
+// the master keeps as they are.
+func survive(in MergeInput, pol MergePolicy, order []string, keep map[string]bool, get func(id string) (*crm.Record, error)) (*survivors, error) {
+	sv := &survivors{policy: in.MergePolicy}
+	if sv.policy == "" {
+		sv.policy = pol.DefaultPolicy
+	}
+	overrides := map[string]string{}
+	for f, v := range pol.FieldOverrides {
+		overrides[f] = v
+	}
+	for f, v := range in.Overrides {
+		overrides[f] = v
+	}
+	recs := map[string]*crm.Record{}
+	for _, id := range order {
+		r, err := get(id)
+		if apperr.Is(err, apperr.NotFound) {
+			field := "body.master_id"
+			if i := slices.Index(in.DuplicateIDs, id); i >= 0 {
+				field = fmt.Sprintf("body.duplicate_ids[%d]", i)
+			}
+			return nil, &apperr.Error{Code: apperr.NotFound, Field: field, Message: fmt.Sprintf("no %s %s", in.Object, id)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		delete(r.Fields, "Id")
+		recs[id] = r
+	}
+	sv.master = recs[in.MasterID]
+	for _, id := range in.DuplicateIDs {
+		sv.losers = append(sv.losers, *recs[id])
+	}
+	sv.target, sv.sources = Survive(sv.policy, overrides, *sv.master, sv.losers)
+	for k, v := range sv.master.Fields {
+		if _, ok := sv.target[k]; !ok && keep[k] {
+			sv.target[k] = v
+		}
+	}
+	for k, v := range in.Fields {
+		if v == nil {
+			delete(sv.target, k)
+			delete(sv.sources, k)
+		} else {
+			sv.target[k] = v
+			sv.sources[k] = SurvivorSource{From: "request", Policy: "override"}
+		}
+	}
+	return sv, nil
 }

@@ -277,20 +277,7 @@ func (s *Service) convertRemote(ctx context.Context, org uuid.UUID, convID strin
 		if err != nil {
 			return err
 		}
-		d := RecordDiff{Object: object, ID: id, Action: "update"}
-		if was == nil {
-			d.Action = "create"
-			d.Fields = diffFields(nil, now.Fields)
-			created = append(created, id)
-		} else {
-			d.Fields = diffFields(was.Fields, now.Fields)
-		}
-		if object == crm.Lead {
-			out.OwnerID = now.Str("OwnerId")
-		}
-		if len(d.Fields) > 0 {
-			out.Diffs = append(out.Diffs, d)
-		}
+		noteDiff(out, &created, object, id, was, now)
 		return nil
 	}
 	lb := b.Lead
@@ -421,53 +408,20 @@ func (s *Service) mergeRemote(ctx context.Context, org uuid.UUID, in MergeInput)
 	if err != nil {
 		return nil, err
 	}
-	policy := in.MergePolicy
-	if policy == "" {
-		policy = pol.DefaultPolicy
+	keep := map[string]bool{}
+	for k := range systemFields {
+		keep[k] = true
 	}
-	overrides := map[string]string{}
-	for f, v := range pol.FieldOverrides {
-		overrides[f] = v
+	for k := range remoteReadOnly {
+		keep[k] = true
 	}
-	for f, v := range in.Overrides {
-		overrides[f] = v
+	sv, err := survive(in, pol, append([]string{in.MasterID}, in.DuplicateIDs...), keep, func(id string) (*crm.Record, error) {
+		return st.Get(ctx, org, in.Object, id)
+	})
+	if err != nil {
+		return nil, err
 	}
-	recs := map[string]*crm.Record{}
-	for _, id := range append([]string{in.MasterID}, in.DuplicateIDs...) {
-		r, err := st.Get(ctx, org, in.Object, id)
-		if apperr.Is(err, apperr.NotFound) {
-			field := "body.master_id"
-			if i := slices.Index(in.DuplicateIDs, id); i >= 0 {
-				field = fmt.Sprintf("body.duplicate_ids[%d]", i)
-			}
-			return nil, &apperr.Error{Code: apperr.NotFound, Field: field, Message: fmt.Sprintf("no %s %s", in.Object, id)}
-		}
-		if err != nil {
-			return nil, err
-		}
-		delete(r.Fields, "Id")
-		recs[id] = r
-	}
-	master := recs[in.MasterID]
-	var losers []crm.Record
-	for _, id := range in.DuplicateIDs {
-		losers = append(losers, *recs[id])
-	}
-	target, sources := Survive(policy, overrides, *master, losers)
-	for k, v := range master.Fields {
-		if _, ok := target[k]; !ok && (systemFields[k] || remoteReadOnly[k]) {
-			target[k] = v
-		}
-	}
-	for k, v := range in.Fields {
-		if v == nil {
-			delete(target, k)
-			delete(sources, k)
-		} else {
-			target[k] = v
-			sources[k] = SurvivorSource{From: "request", Policy: "override"}
-		}
-	}
+	policy, master, losers, target, sources := sv.policy, sv.master, sv.losers, sv.target, sv.sources
 	changes := writable(in.Object, changesTo(master.Fields, target))
 	// The children the merge will move, with the duplicate each points at (for an undo):
 	// contacts and opportunities of merged accounts.

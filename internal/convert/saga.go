@@ -202,20 +202,7 @@ func (s *Service) convertTx(ctx context.Context, tx bun.Tx, org uuid.UUID, convI
 		if err != nil {
 			return err
 		}
-		d := RecordDiff{Object: object, ID: id, Action: "update"}
-		if was == nil {
-			d.Action = "create"
-			d.Fields = diffFields(nil, now.Fields)
-			created = append(created, id)
-		} else {
-			d.Fields = diffFields(was.Fields, now.Fields)
-		}
-		if object == crm.Lead {
-			out.OwnerID = now.Str("OwnerId")
-		}
-		if len(d.Fields) > 0 {
-			out.Diffs = append(out.Diffs, d)
-		}
+		noteDiff(out, &created, object, id, was, now)
 		return nil
 	}
 	if err := diff(crm.Account, res.AccountID, b.Account); err != nil {
@@ -401,3 +388,22 @@ func nilIfEmpty(s string) any {
 
 // ConversionID is a conversion's id when no workflow names it (tests, the API's dry run).
 func ConversionID(org uuid.UUID, key string) string { return fmt.Sprintf("convert-%s-%s", org, key) }
+
+// noteDiff adds to out what a conversion did to one record, read back after it (now): a create
+// when was is nil, else the fields that changed. It notes created ids and the lead's owner.
+func noteDiff(out *Converted, created *[]string, object, id string, was, now *crm.Record) {
+	d := RecordDiff{Object: object, ID: id, Action: "update"}
+	if was == nil {
+		d.Action = "create"
+		d.Fields = diffFields(nil, now.Fields)
+		*created = append(*created, id)
+	} else {
+		d.Fields = diffFields(was.Fields, now.Fields)
+	}
+	if object == crm.Lead {
+		out.OwnerID = now.Str("OwnerId")
+	}
+	if len(d.Fields) > 0 {
+		out.Diffs = append(out.Diffs, d)
+	}
+}

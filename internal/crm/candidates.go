@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"sync"
 
@@ -68,6 +69,13 @@ func (l *Local) Candidates(ctx context.Context, org uuid.UUID, object string, se
 	if err != nil {
 		return nil, err
 	}
+	err = scanCandidates(rows, object, func(idx int, r *Record) { out[idx] = append(out[idx], *r) })
+	return out, err
+}
+
+// scanCandidates reads candidate rows (the search's 1-based index, then the record's columns)
+// and hands each record to add with its 0-based search index.
+func scanCandidates(rows *sql.Rows, object string, add func(idx int, r *Record)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var (
@@ -77,13 +85,13 @@ func (l *Local) Candidates(ctx context.Context, org uuid.UUID, object string, se
 			fields []byte
 		)
 		if err := rows.Scan(&idx, &m.ID, &ext, &fields, &m.Version, &m.CreatedAt, &m.LastModifiedAt); err != nil {
-			return nil, err
+			return err
 		}
 		m.Object, m.ExternalID = object, ext
 		if err := json.Unmarshal(fields, &m.Fields); err != nil {
-			return nil, err
+			return err
 		}
-		out[idx-1] = append(out[idx-1], *toRecord(&m))
+		add(idx-1, toRecord(&m))
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

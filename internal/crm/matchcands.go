@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"strconv"
 	"sync"
 
@@ -103,24 +102,7 @@ func (l *Local) MatchCandidates(ctx context.Context, org uuid.UUID, object strin
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			idx    int
-			m      schema.CRMRecord
-			ext    *string
-			fields []byte
-		)
-		if err := rows.Scan(&idx, &m.ID, &ext, &fields, &m.Version, &m.CreatedAt, &m.LastModifiedAt); err != nil {
-			return nil, err
-		}
-		m.Object, m.ExternalID = object, ext
-		if err := json.Unmarshal(fields, &m.Fields); err != nil {
-			return nil, err
-		}
-		out[idx-1] = append(out[idx-1], MatchRecord(toRecord(&m)))
-	}
-	if err := rows.Err(); err != nil {
+	if err := scanCandidates(rows, object, func(idx int, r *Record) { out[idx] = append(out[idx], MatchRecord(r)) }); err != nil {
 		return nil, err
 	}
 	return out, tx.Commit()
