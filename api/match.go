@@ -50,6 +50,7 @@ type matchInput struct {
 		Records    []MatchRecord    `json:"records" minItems:"1" maxItems:"100" doc:"1 to 100 records to match"`
 		Candidates []MatchCandidate `json:"candidates,omitempty" minItems:"1" maxItems:"1000" doc:"Stateless matching: compare with these records (every input with all of them) instead of searching the CRM"`
 		Options    *MatchOptions    `json:"options,omitempty"`
+		MaxCredits int64            `json:"max_credits,omitempty" minimum:"0" doc:"mode ai: the most this request may spend on the model; comparisons that would exceed it are not asked and keep their deterministic decision. 0 or absent: no cap"`
 	}
 }
 
@@ -177,7 +178,7 @@ func (s *Server) match(ctx context.Context, object string, in *matchInput) (*mat
 		if s.enrich == nil {
 			return nil, apperr.New(apperr.Unavailable, "AI-assisted matching is not set up on this server")
 		}
-		j, err := s.enrich.MatchJudge(ctx, p.OrgID, &p.KeyID, RequestIDFrom(ctx))
+		j, err := s.enrich.MatchJudge(ctx, p.OrgID, &p.KeyID, RequestIDFrom(ctx), b.MaxCredits)
 		if err != nil {
 			return nil, err
 		}

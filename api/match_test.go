@@ -506,3 +506,43 @@ func TestMatchAIModelFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchAIMaxCredits: max_credits caps what a request spends on the model. A comparison whose
+// worst case (prompt and a full answer, about 2-3 credits here) does not fit what is left is
+// not asked, and its candidate keeps the deterministic decision with the reason.
+func TestMatchAIMaxCredits(t *testing.T) {
+	db := testenv.DB(t)
+	tn := testenv.NewTenant(t, db, 100)
+	llmSrv := testenv.NewLLM(t, 1000, func(req testenv.LLMRequest) any {
+		return map[string]any{"same_entity": true, "confidence": 0.95, "reason": "Same name and city."}
+	})
+	ts := start(t, db, func(c *config.Config) { generous(c); withLLM(llmSrv)(c) })
+	capped := strings.Replace(aiRequest, `"records"`, `"max_credits":3,"records"`, 1)
+	r := ts.call(t, http.MethodPost, "/v1/match/accounts", tn.Secret, capped)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", r.StatusCode, r.body)
+	}
+	body := r.json(t)
+	asked, skipped := 0, 0
+	for _, m := range matchesOf(body["results"].([]any)[0].(map[string]any)) {
+		ai, _ := m["explanation"].(map[string]any)["ai"].(map[string]any)
+		switch {
+		case ai == nil:
+			t.Fatalf("a possible candidate was neither judged nor skipped: %v", m)
+		case ai["error"] == nil || ai["error"] == "":
+			asked++
+		case strings.Contains(ai["error"].(string), "max_credits 3") && m["decided_by"] == "rules" && m["decision"] == "possible":
+			skipped++
+		default:
+			t.Fatalf("verdict: %v", m)
+		}
+	}
+	if asked != 1 || skipped != 1 || len(llmSrv.Requests()) != 1 {
+		t.Fatalf("asked %d, skipped %d, model calls %d", asked, skipped, len(llmSrv.Requests()))
+	}
+	if used := body["credits_used"].(float64); used < 1 || used > 3 {
+		t.Fatalf("credits_used %v with max_credits 3", used)
+	}
+	problem(t, ts.call(t, http.MethodPost, "/v1/match/accounts", tn.Secret,
+		strings.Replace(aiRequest, `"records"`, `"max_credits":-1,"records"`, 1)), http.StatusUnprocessableEntity, "invalid_input")
+}

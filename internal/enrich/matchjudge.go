@@ -25,10 +25,12 @@ type MatchJudge struct {
 	org       uuid.UUID
 	key       *uuid.UUID
 	requestID string
+	max       int64 // the request's max_credits; 0: no cap
 
-	mu      sync.Mutex
-	used    int64
-	balance *int64
+	mu       sync.Mutex
+	used     int64
+	reserved int64 // the most the calls in flight can cost
+	balance  *int64
 }
 
 // matchJudgeMaxTokens caps each verdict: a boolean, a number and a sentence or two.
@@ -36,7 +38,9 @@ const matchJudgeMaxTokens = 300
 
 // MatchJudge returns a judge for one request, or a not_configured error naming
 // LANTERN_LLM_BASE_URL when no model is set up, or insufficient_credits when the org has none.
-func (e *Engine) MatchJudge(ctx context.Context, org uuid.UUID, key *uuid.UUID, requestID string) (*MatchJudge, error) {
+// With maxCredits > 0 the request's comparisons together never cost more: one whose worst case
+// does not fit what is left is not asked.
+func (e *Engine) MatchJudge(ctx context.Context, org uuid.UUID, key *uuid.UUID, requestID string, maxCredits int64) (*MatchJudge, error) {
 	client, err := e.LLM(matchJudgeMaxTokens)
 	if err != nil {
 		return nil, err
@@ -48,7 +52,7 @@ func (e *Engine) MatchJudge(ctx context.Context, org uuid.UUID, key *uuid.UUID, 
 	if balance <= 0 && e.LLMConfig.CreditsPer1K > 0 {
 		return nil, apperr.New(apperr.InsufficientCredits, "no credits remain for AI-assisted matching")
 	}
-	return &MatchJudge{e: e, client: client, org: org, key: key, requestID: requestID}, nil
+	return &MatchJudge{e: e, client: client, org: org, key: key, requestID: requestID, max: maxCredits}, nil
 }
 
 // CreditsUsed is what the judge's calls have cost so far.
@@ -82,10 +86,32 @@ func (j *MatchJudge) Judge(ctx context.Context, q match.JudgeQuery) (match.AIVer
 	user := fmt.Sprintf("Are these the same %s?\n\nInput record:\n%s\nCandidate record:\n%s\nDeterministic comparison:\n%s",
 		kind, llm.Fence("input", fieldsText(q.Input.Fields)), llm.Fence("candidate", fieldsText(q.Candidate.Fields)),
 		llm.Fence("evidence", evidenceText(q.Evidence)))
-	res, err := j.client.Generate(ctx, llm.Request{System: matchJudgeSystem + llm.DataInstructions, User: user,
+	system := matchJudgeSystem + llm.DataInstructions
+	// The worst case of this call: the prompt (a generous ~3 bytes a token) and a full answer.
+	worst := j.e.TokenCredits((len(system)+len(user)+len(match.VerdictSchema))/3 + 50 + matchJudgeMaxTokens)
+	if j.max > 0 {
+		j.mu.Lock()
+		if j.used+j.reserved+worst > j.max {
+			left := j.max - j.used - j.reserved
+			j.mu.Unlock()
+			return match.AIVerdict{}, apperr.New(apperr.Unavailable,
+				"not asked: this comparison can cost up to %d credits and %d of max_credits %d are left", worst, max(0, left), j.max)
+		}
+		j.reserved += worst
+		j.mu.Unlock()
+		defer func() {
+			j.mu.Lock()
+			j.reserved -= worst
+			j.mu.Unlock()
+		}()
+	}
+	res, err := j.client.Generate(ctx, llm.Request{System: system, User: user,
 		Schema: match.VerdictSchema, SchemaName: "match_verdict"})
 	// Tokens are billed whether or not the answer was usable: the server produced them.
 	cost := j.e.TokenCredits(res.Usage.Total)
+	if j.max > 0 {
+		cost = min(cost, worst) // the cap is the caller's promise; a misestimate is ours
+	}
 	if cost > 0 {
 		r, derr := j.e.debit(ctx, credits.Charge{OrgID: j.org, APIKeyID: j.key, RequestID: j.requestID,
 			Step: "match.ai/" + q.Step, Service: "match.ai", Amount: cost,
