@@ -295,18 +295,7 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 	}
 	var out *UndoResult
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var m schema.SFMerge
-		err := tx.NewSelect().Model(&m).Where("org_id = ? AND id = ?", org, mid).For("UPDATE").Scan(ctx)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &apperr.Error{Code: apperr.NotFound, Field: "path.id", Message: "no merge " + id}
-		}
-		if err != nil {
-			return err
-		}
-		if m.UndoneAt != nil {
-			return &apperr.Error{Code: apperr.Conflict, Field: "path.id", Message: fmt.Sprintf("merge %s was already undone at %s", id, m.UndoneAt.UTC().Format(time.RFC3339))}
-		}
-		r, err := toResult(&m)
+		m, r, err := lockUndoable(ctx, tx, org, mid)
 		if err != nil {
 			return err
 		}
@@ -426,4 +415,27 @@ func survive(in MergeInput, pol MergePolicy, order []string, keep map[string]boo
 		}
 	}
 	return sv, nil
+}
+
+// lockUndoable locks a merge's journal row for undoing it, refusing one that is unknown (to
+// this org) or already undone.
+func lockUndoable(ctx context.Context, tx bun.Tx, org, mid uuid.UUID) (*schema.SFMerge, *MergeResult, error) {
+	id := mid.String()
+	var m schema.SFMerge
+	err := tx.NewSelect().Model(&m).Where("org_id = ? AND id = ?", org, mid).For("UPDATE").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, &apperr.Error{Code: apperr.NotFound, Field: "path.id", Message: "no merge " + id}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.UndoneAt != nil {
+		return nil, nil, &apperr.Error{Code: apperr.Conflict, Field: "path.id",
+			Message: fmt.Sprintf("merge %s was already undone at %s", id, m.UndoneAt.UTC().Format(time.RFC3339))}
+	}
+	r, err := toResult(&m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &m, r, nil
 }

@@ -517,18 +517,7 @@ func (s *Service) undoRemote(ctx context.Context, org uuid.UUID, mid uuid.UUID, 
 	id := mid.String()
 	var out *UndoResult
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var m schema.SFMerge
-		err := tx.NewSelect().Model(&m).Where("org_id = ? AND id = ?", org, mid).For("UPDATE").Scan(ctx)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &apperr.Error{Code: apperr.NotFound, Field: "path.id", Message: "no merge " + id}
-		}
-		if err != nil {
-			return err
-		}
-		if m.UndoneAt != nil {
-			return &apperr.Error{Code: apperr.Conflict, Field: "path.id", Message: fmt.Sprintf("merge %s was already undone at %s", id, m.UndoneAt.UTC().Format("2006-01-02T15:04:05Z07:00"))}
-		}
-		r, err := toResult(&m)
+		m, r, err := lockUndoable(ctx, tx, org, mid)
 		if err != nil {
 			return err
 		}
