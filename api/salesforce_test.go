@@ -542,26 +542,7 @@ func TestSalesforceConvertConcurrently(t *testing.T) {
 	st := newSFStack(t, nil)
 	tn := testenv.NewTenant(t, st.db, 0)
 	lead := st.create(t, tn.OrgID, crm.Lead, map[string]any{"LastName": "Race", "Company": "Race Conditions Inc"})
-	codes := make(chan int, 2)
-	for i := range 2 {
-		go func() {
-			req, _ := http.NewRequest(http.MethodPost, st.URL+"/v1/salesforce/leads/"+lead+"/convert", strings.NewReader(fmt.Sprintf(`{"idempotency_key":"race-%d"}`, i)))
-			req.Header.Set("Authorization", "Bearer "+tn.Secret)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := st.Client().Do(req)
-			if err != nil {
-				codes <- 0
-				return
-			}
-			resp.Body.Close()
-			codes <- resp.StatusCode
-		}()
-	}
-	got := map[int]int{}
-	for range 2 {
-		got[<-codes]++
-	}
-	if got[http.StatusOK] != 1 || got[http.StatusConflict] != 1 {
+	if got := st.convertTwiceAtOnce(t, tn.Secret, lead); got[http.StatusOK] != 1 || got[http.StatusConflict] != 1 {
 		t.Fatalf("statuses %v", got)
 	}
 	if p, _ := st.local.Query(context.Background(), tn.OrgID, crm.Query{Object: crm.Opportunity, Limit: 10}); len(p.Records) != 1 {
@@ -694,11 +675,22 @@ func TestSalesforceModeConvertConcurrently(t *testing.T) {
 	st, sf := newSFModeStack(t)
 	tn := testenv.NewTenant(t, st.db, 0)
 	lead := sf.Put(crm.Lead, map[string]any{"LastName": "Race", "Company": "Race Conditions Inc", "Status": "Open"})
+	if got := st.convertTwiceAtOnce(t, tn.Secret, lead); got[http.StatusOK] != 1 || got[http.StatusConflict] != 1 {
+		t.Fatalf("statuses %v", got)
+	}
+	if sf.Count(crm.Opportunity) != 1 || sf.Count(crm.Account) != 1 || len(sf.Writes(http.MethodDelete)) != 0 {
+		t.Fatalf("%d opportunities, %d accounts, %d deletes", sf.Count(crm.Opportunity), sf.Count(crm.Account), len(sf.Writes(http.MethodDelete)))
+	}
+}
+
+// convertTwiceAtOnce sends two conversions of one lead, under different idempotency keys, at
+// the same time, and counts the statuses they got.
+func (st *sfStack) convertTwiceAtOnce(t *testing.T, secret, lead string) map[int]int {
 	codes := make(chan int, 2)
 	for i := range 2 {
 		go func() {
 			req, _ := http.NewRequest(http.MethodPost, st.URL+"/v1/salesforce/leads/"+lead+"/convert", strings.NewReader(fmt.Sprintf(`{"idempotency_key":"race-%d"}`, i)))
-			req.Header.Set("Authorization", "Bearer "+tn.Secret)
+			req.Header.Set("Authorization", "Bearer "+secret)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := st.Client().Do(req)
 			if err != nil {
@@ -713,10 +705,5 @@ func TestSalesforceModeConvertConcurrently(t *testing.T) {
 	for range 2 {
 		got[<-codes]++
 	}
-	if got[http.StatusOK] != 1 || got[http.StatusConflict] != 1 {
-		t.Fatalf("statuses %v", got)
-	}
-	if sf.Count(crm.Opportunity) != 1 || sf.Count(crm.Account) != 1 || len(sf.Writes(http.MethodDelete)) != 0 {
-		t.Fatalf("%d opportunities, %d accounts, %d deletes", sf.Count(crm.Opportunity), sf.Count(crm.Account), len(sf.Writes(http.MethodDelete)))
-	}
+	return got
 }
