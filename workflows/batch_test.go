@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -116,11 +112,7 @@ func TestBatchWorkflowProgressQuery(t *testing.T) {
 }
 
 func TestBatchReplay(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.BatchWorkflow)
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/batch_history.json"); err != nil {
-		t.Fatal(err)
-	}
+	replay(t, workflows.BatchWorkflow, "testdata/batch_history.json")
 }
 
 // TestBatchOnTheDevServer runs a phone batch on the Temporal dev server with the real
@@ -171,22 +163,5 @@ func TestBatchOnTheDevServer(t *testing.T) {
 	if sum.State != batch.BudgetExhausted || sum.CreditsUsed != 3 || sum.Succeeded != 3 || sum.Skipped != 2 || sum.CreditsRefunded != 0 {
 		t.Fatalf("%+v", sum)
 	}
-	if *updateHistory {
-		iter := c.GetWorkflowHistory(ctx, wfID, run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		h := &historypb.History{}
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
-		out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("testdata/batch_history.json", out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	recordHistory(t, c, wfID, run.GetRunID(), "testdata/batch_history.json")
 }

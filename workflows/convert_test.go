@@ -2,14 +2,10 @@ package workflows_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -201,11 +197,7 @@ func TestConvertWorkflowProgressQuery(t *testing.T) {
 // TestConvertReplay replays a history recorded from a real run (TestConvertOnTheDevServer
 // with -update-history): a change to the workflow that would break runs in flight fails here.
 func TestConvertReplay(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.ConvertLeadWorkflow)
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/convert_history.json"); err != nil {
-		t.Fatal(err)
-	}
+	replay(t, workflows.ConvertLeadWorkflow, "testdata/convert_history.json")
 }
 
 // TestConvertOnTheDevServer converts a lead with an owner from a pool on the Temporal dev
@@ -258,22 +250,5 @@ func TestConvertOnTheDevServer(t *testing.T) {
 		t.Fatalf("result %+v converted %+v", res, res.Converted)
 	}
 
-	if *updateHistory {
-		iter := c.GetWorkflowHistory(ctx, id, run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		h := &historypb.History{}
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
-		out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("testdata/convert_history.json", out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	recordHistory(t, c, id, run.GetRunID(), "testdata/convert_history.json")
 }

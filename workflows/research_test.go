@@ -3,15 +3,11 @@ package workflows_test
 import (
 	"context"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -102,11 +98,7 @@ func TestPickPages(t *testing.T) {
 }
 
 func TestResearchReplay(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.ResearchWorkflow)
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/research_history.json"); err != nil {
-		t.Fatal(err)
-	}
+	replay(t, workflows.ResearchWorkflow, "testdata/research_history.json")
 }
 
 // TestResearchOnTheDevServer runs a research on the Temporal dev server with the real
@@ -162,22 +154,5 @@ func TestResearchOnTheDevServer(t *testing.T) {
 	if out, err := eng.Cached(ctx, enrich.ResearchJob(tn.OrgID, "acct-1", "What does Acme do?", enrich.Record{"company": "Acme"})); err != nil || out == nil {
 		t.Fatalf("not cached: %v", err)
 	}
-	if *updateHistory {
-		iter := c.GetWorkflowHistory(ctx, id, run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		h := &historypb.History{}
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
-		out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("testdata/research_history.json", out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	recordHistory(t, c, id, run.GetRunID(), "testdata/research_history.json")
 }

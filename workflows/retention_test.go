@@ -2,16 +2,11 @@ package workflows_test
 
 import (
 	"context"
-	"flag"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -22,8 +17,6 @@ import (
 	lworker "github.com/lanternhq/lantern/worker"
 	"github.com/lanternhq/lantern/workflows"
 )
-
-var updateHistory = flag.Bool("update-history", false, "rewrite testdata/retention_history.json from a dev-server run")
 
 func TestRetentionWorkflowRunsTheStepsInOrder(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
@@ -91,11 +84,7 @@ func TestRetentionWorkflowRetriesAFailingStep(t *testing.T) {
 // TestRetentionReplay replays a history recorded from a real run: a change to the workflow
 // that would break runs in flight fails here.
 func TestRetentionReplay(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.RetentionWorkflow)
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/retention_history.json"); err != nil {
-		t.Fatal(err)
-	}
+	replay(t, workflows.RetentionWorkflow, "testdata/retention_history.json")
 }
 
 // TestRetentionOnTheDevServer runs the workflow on the Temporal dev server with the real
@@ -164,22 +153,5 @@ func TestRetentionOnTheDevServer(t *testing.T) {
 		t.Fatalf("left: short %d (want 2), long %d (want 1)", left(short), left(long))
 	}
 
-	if *updateHistory {
-		iter := c.GetWorkflowHistory(ctx, id, run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		h := &historypb.History{}
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
-		out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("testdata/retention_history.json", out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	recordHistory(t, c, id, run.GetRunID(), "testdata/retention_history.json")
 }
