@@ -174,13 +174,9 @@ func (s *Service) run(ctx context.Context, org uuid.UUID, poolName string, items
 		if err != nil {
 			return err
 		}
-		rows, err := members(ctx, tx, org, p.ID)
+		ms, err := memberViews(ctx, tx, org, p.ID)
 		if err != nil {
 			return err
-		}
-		ms := make([]Member, len(rows))
-		for i := range rows {
-			ms[i] = toMember(&rows[i])
 		}
 		usage, err := s.usage(ctx, tx, org, p.ID, ms, now, false)
 		if err != nil {
@@ -464,14 +460,12 @@ func (s *Service) State(ctx context.Context, org uuid.UUID, poolName string) (*S
 		if err != nil {
 			return err
 		}
-		rows, err := members(ctx, tx, org, p.ID)
+		ms, err := memberViews(ctx, tx, org, p.ID)
 		if err != nil {
 			return err
 		}
-		ms := make([]Member, len(rows))
 		var total int64
-		for i := range rows {
-			ms[i] = toMember(&rows[i])
+		for i := range ms {
 			total += ms[i].Assigned
 		}
 		// The state shows every member's usage, capped or not.

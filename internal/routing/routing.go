@@ -382,21 +382,26 @@ func members(ctx context.Context, db bun.IDB, org, poolID uuid.UUID) ([]schema.R
 	return ms, err
 }
 
+// memberViews is members as the rotation and the API see them.
+func memberViews(ctx context.Context, db bun.IDB, org, poolID uuid.UUID) ([]Member, error) {
+	rows, err := members(ctx, db, org, poolID)
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]Member, len(rows))
+	for i := range rows {
+		ms[i] = toMember(&rows[i])
+	}
+	return ms, nil
+}
+
 // ListMembers returns a pool's members in join order.
 func (s *Service) ListMembers(ctx context.Context, org uuid.UUID, poolName string) ([]Member, error) {
 	p, err := pool(ctx, s.DB, org, poolName, false)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := members(ctx, s.DB, org, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Member, len(ms))
-	for i := range ms {
-		out[i] = toMember(&ms[i])
-	}
-	return out, nil
+	return memberViews(ctx, s.DB, org, p.ID)
 }
 
 func noMember(poolName, id string) error {
