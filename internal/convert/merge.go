@@ -318,7 +318,7 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 		}
 		now := s.now()
 		out = &UndoResult{MergeID: id, Object: m.Object, MasterID: m.MasterID, Restored: m.DuplicateIDs, Reparented: []crm.ReparentedChild{}, UndoneAt: now,
-			MasterDiff: RecordDiff{Object: m.Object, ID: m.MasterID, Action: "restore", Fields: diffFields(cur.Fields, withChanges(r.masterBefore.Fields, nil))}}
+			MasterDiff: RecordDiff{Object: m.Object, ID: m.MasterID, Action: "restore", Fields: diffFields(cur.Fields, crm.WithChanges(r.masterBefore.Fields, nil))}}
 		byParent := map[[2]string][]string{}
 		for _, c := range r.Reparented {
 			k := [2]string{c.Field, c.From}

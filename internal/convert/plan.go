@@ -350,7 +350,7 @@ func (s *Service) Plan(ctx context.Context, org uuid.UUID, req Request) (*Conver
 		f["AccountId"] = acctRef
 		p.Diffs = append(p.Diffs, RecordDiff{Object: crm.Contact, Action: "create", Fields: diffFields(nil, f)})
 	}
-	leadAfter := withChanges(lead.Fields, map[string]any{"IsConverted": true, "ConvertedAccountId": acctRef, "ConvertedContactId": contactRef,
+	leadAfter := crm.WithChanges(lead.Fields, map[string]any{"IsConverted": true, "ConvertedAccountId": acctRef, "ConvertedContactId": contactRef,
 		"ConvertedDate": s.now().Format("2006-01-02"), "Status": p.ConvertedStatus})
 	if createOpp {
 		f := withOwner(oppFields)
@@ -394,23 +394,6 @@ func (s *Service) accountContacts(ctx context.Context, org uuid.UUID, lead *crm.
 		withLead[r.AccountID], counts[r.AccountID] = r.WithLead, r.N
 	}
 	return withLead, counts, nil
-}
-
-func withChanges(fields, changes map[string]any) map[string]any {
-	out := make(map[string]any, len(fields)+len(changes))
-	for k, v := range fields {
-		if k != "Id" {
-			out[k] = v
-		}
-	}
-	for k, v := range changes {
-		if v == nil {
-			delete(out, k)
-		} else {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 func personName(r *crm.Record) string {
@@ -486,7 +469,7 @@ func (s *Service) planOwner(ctx context.Context, org uuid.UUID, req Request, lea
 	o := OwnerPlan{Mode: req.Owner.Mode}
 	switch req.Owner.Mode {
 	case OwnerExplicit:
-		id, err := s.checkUser(ctx, org, req.Owner.UserID, "body.owner.user_id")
+		id, err := crm.ActiveUser(ctx, s.store(), org, req.Owner.UserID, "body.owner.user_id")
 		if err != nil {
 			return o, err
 		}
@@ -521,29 +504,11 @@ func (s *Service) planOwner(ctx context.Context, org uuid.UUID, req Request, lea
 	return o, nil
 }
 
-func (s *Service) checkUser(ctx context.Context, org uuid.UUID, id, field string) (string, error) {
-	id18, ok := crm.To18(id)
-	if !ok || crm.ObjectOf(id18) != crm.User {
-		return "", apperr.Field(field, "%q is not a User id (User ids start with 005)", id)
-	}
-	u, err := s.store().Get(ctx, org, crm.User, id18)
-	if apperr.Is(err, apperr.NotFound) {
-		return "", apperr.Field(field, "no User %s in the CRM", id)
-	}
-	if err != nil {
-		return "", err
-	}
-	if active, ok := u.Fields["IsActive"].(bool); ok && !active {
-		return "", apperr.Field(field, "User %s is inactive in the CRM", id)
-	}
-	return id18, nil
-}
-
 // ConversionTarget is an existing record's fields after a conversion merges the lead into it
 // under policy: mapped are the lead's values under the record's field names.
 func ConversionTarget(policy string, overrides map[string]string, existing, lead *crm.Record, mapped map[string]any) map[string]any {
 	leadView := crm.Record{ID: lead.ID, Fields: mapped, LastModifiedAt: lead.LastModifiedAt}
-	master := crm.Record{ID: existing.ID, Fields: withChanges(existing.Fields, nil), LastModifiedAt: existing.LastModifiedAt}
+	master := crm.Record{ID: existing.ID, Fields: crm.WithChanges(existing.Fields, nil), LastModifiedAt: existing.LastModifiedAt}
 	out, _ := Survive(policy, overrides, master, []crm.Record{leadView})
 	// Fields the lead does not carry and the survivorship skips (system fields) stay.
 	for k, v := range master.Fields {

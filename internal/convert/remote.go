@@ -447,7 +447,7 @@ func (s *Service) mergeRemote(ctx context.Context, org uuid.UUID, in MergeInput)
 	}
 	now := s.now()
 	out := &MergeResult{DryRun: in.DryRun, Object: in.Object, MasterID: in.MasterID, MergedIDs: in.DuplicateIDs, Policy: policy, Sources: sources,
-		MasterDiff: RecordDiff{Object: in.Object, ID: in.MasterID, Action: "update", Fields: diffFields(master.Fields, withChanges(master.Fields, changes))},
+		MasterDiff: RecordDiff{Object: in.Object, ID: in.MasterID, Action: "update", Fields: diffFields(master.Fields, crm.WithChanges(master.Fields, changes))},
 		Reparented: children, CreatedAt: now}
 	if in.DryRun {
 		if out.Reparented == nil {
@@ -562,7 +562,7 @@ func (s *Service) undoRemote(ctx context.Context, org uuid.UUID, mid uuid.UUID, 
 		}
 		at := s.now()
 		out = &UndoResult{MergeID: id, Object: m.Object, MasterID: m.MasterID, Restored: m.DuplicateIDs, Reparented: []crm.ReparentedChild{}, UndoneAt: at,
-			MasterDiff: RecordDiff{Object: m.Object, ID: m.MasterID, Action: "restore", Fields: diffFields(cur.Fields, withChanges(r.masterBefore.Fields, nil))}}
+			MasterDiff: RecordDiff{Object: m.Object, ID: m.MasterID, Action: "restore", Fields: diffFields(cur.Fields, crm.WithChanges(r.masterBefore.Fields, nil))}}
 		for _, c := range r.Reparented {
 			if c.Field == "" || c.From == "" {
 				out.Skipped = append(out.Skipped, c.ID)

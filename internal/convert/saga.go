@@ -79,7 +79,7 @@ func (s *Service) RestoreOwner(ctx context.Context, org uuid.UUID, leadID string
 		if a.PrevOwner != "" {
 			prev = a.PrevOwner
 		}
-		_, err = s.local().ReplaceFieldsTx(ctx, tx, org, crm.Lead, leadID, withChanges(lead.Fields, map[string]any{"OwnerId": prev}))
+		_, err = s.local().ReplaceFieldsTx(ctx, tx, org, crm.Lead, leadID, crm.WithChanges(lead.Fields, map[string]any{"OwnerId": prev}))
 		return err
 	})
 }

@@ -156,3 +156,23 @@ func checkFields(object string, fields map[string]any, creating bool, prefix str
 	}
 	return nil
 }
+
+// ActiveUser makes sure id is an active User of the org's CRM and returns its 18-character id;
+// field names the input in errors.
+func ActiveUser(ctx context.Context, st Store, org uuid.UUID, id, field string) (string, error) {
+	id18, ok := To18(id)
+	if !ok || ObjectOf(id18) != User {
+		return "", apperr.Field(field, "%q is not a User id (User ids start with 005)", id)
+	}
+	u, err := st.Get(ctx, org, User, id18)
+	if apperr.Is(err, apperr.NotFound) {
+		return "", apperr.Field(field, "no User %s in the CRM", id)
+	}
+	if err != nil {
+		return "", err
+	}
+	if active, ok := u.Fields["IsActive"].(bool); ok && !active {
+		return "", apperr.Field(field, "User %s is inactive in the CRM", id)
+	}
+	return id18, nil
+}

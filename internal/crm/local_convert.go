@@ -155,7 +155,7 @@ func (l *Local) ConvertLeadTx(ctx context.Context, db bun.IDB, org uuid.UUID, in
 			return nil, withField(err, "account_id")
 		}
 		if fill := FillEmpty(acct.Fields, LeadAccountFields(lead.Fields)); len(fill) > 0 {
-			if err := l.writeTx(ctx, db, org, acct, withChanges(acct.Fields, fill), now); err != nil {
+			if err := l.writeTx(ctx, db, org, acct, WithChanges(acct.Fields, fill), now); err != nil {
 				return nil, err
 			}
 		}
@@ -181,7 +181,7 @@ func (l *Local) ConvertLeadTx(ctx context.Context, db bun.IDB, org uuid.UUID, in
 			return nil, apperr.Field("contact_id", "contact %s belongs to account %q, not %s", c.ID, c.AccountID, res.AccountID)
 		}
 		if fill := FillEmpty(c.Fields, LeadContactFields(lead.Fields)); len(fill) > 0 {
-			if err := l.writeTx(ctx, db, org, c, withChanges(c.Fields, fill), now); err != nil {
+			if err := l.writeTx(ctx, db, org, c, WithChanges(c.Fields, fill), now); err != nil {
 				return nil, err
 			}
 		}
@@ -220,7 +220,7 @@ func (l *Local) ConvertLeadTx(ctx context.Context, db bun.IDB, org uuid.UUID, in
 	if res.OpportunityID != "" {
 		changes["ConvertedOpportunityId"] = res.OpportunityID
 	}
-	if err := l.writeTx(ctx, db, org, lead, withChanges(lead.Fields, changes), now); err != nil {
+	if err := l.writeTx(ctx, db, org, lead, WithChanges(lead.Fields, changes), now); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -236,8 +236,8 @@ func withField(err error, field string) error {
 	return err
 }
 
-// withChanges is fields with changes applied (nil removes a field).
-func withChanges(fields, changes map[string]any) map[string]any {
+// WithChanges is fields with changes applied (nil removes a field), without the Id field.
+func WithChanges(fields, changes map[string]any) map[string]any {
 	out := maps.Clone(fields)
 	if out == nil {
 		out = map[string]any{}
@@ -289,7 +289,7 @@ func (l *Local) ReplaceFieldsTx(ctx context.Context, db bun.IDB, org uuid.UUID, 
 	if err != nil {
 		return nil, err
 	}
-	if err := l.writeTx(ctx, db, org, cur, withChanges(fields, nil), l.now()); err != nil {
+	if err := l.writeTx(ctx, db, org, cur, WithChanges(fields, nil), l.now()); err != nil {
 		return nil, err
 	}
 	return toRecord(cur), nil
@@ -386,7 +386,7 @@ func (l *Local) MergeTx(ctx context.Context, db bun.IDB, org uuid.UUID, in Merge
 		if err := checkFields(in.Object, in.MasterFields, false, "master_fields"); err != nil {
 			return nil, nil, err
 		}
-		if err := l.writeTx(ctx, db, org, m, withChanges(m.Fields, in.MasterFields), now); err != nil {
+		if err := l.writeTx(ctx, db, org, m, WithChanges(m.Fields, in.MasterFields), now); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -316,25 +316,6 @@ func toMember(m *schema.RoutingMember) Member {
 	return out
 }
 
-// checkUser makes sure id is an active User of the org's CRM and returns its 18-character id.
-func (s *Service) checkUser(ctx context.Context, org uuid.UUID, id, field string) (string, error) {
-	id18, ok := crm.To18(id)
-	if !ok || crm.ObjectOf(id18) != crm.User {
-		return "", apperr.Field(field, "%q is not a User id (User ids start with 005)", id)
-	}
-	u, err := s.CRM.Get(ctx, org, crm.User, id18)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return "", apperr.Field(field, "no User %s in the CRM", id)
-	}
-	if err != nil {
-		return "", err
-	}
-	if active, ok := u.Fields["IsActive"].(bool); ok && !active {
-		return "", apperr.Field(field, "User %s is inactive in the CRM", id)
-	}
-	return id18, nil
-}
-
 func (in *MemberInput) row(org, poolID uuid.UUID, now time.Time) (*schema.RoutingMember, error) {
 	m := &schema.RoutingMember{OrgID: org, PoolID: poolID, UserID: in.UserID, Weight: in.Weight, Status: in.Status,
 		OutOfOfficeUntil: in.OutOfOfficeUntil, CapDay: in.CapDay, CapWeek: in.CapWeek, CreatedAt: now, UpdatedAt: now}
@@ -353,7 +334,7 @@ func (s *Service) AddMember(ctx context.Context, org uuid.UUID, poolName string,
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	id, err := s.checkUser(ctx, org, in.UserID, "body.user_id")
+	id, err := crm.ActiveUser(ctx, s.CRM, org, in.UserID, "body.user_id")
 	if err != nil {
 		return nil, err
 	}
