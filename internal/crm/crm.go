@@ -93,8 +93,8 @@ type Store interface {
 	BulkUpsert(ctx context.Context, org uuid.UUID, object string, ins []Input) ([]UpsertResult, error)
 }
 
-// isFieldName: a letter, then up to 79 letters, digits or underscores (Salesforce API names).
-func isFieldName(s string) bool {
+// IsFieldName: a letter, then up to 79 letters, digits or underscores (Salesforce API names).
+func IsFieldName(s string) bool {
 	if s == "" || len(s) > 80 {
 		return false
 	}
@@ -125,7 +125,7 @@ func CheckObject(object string) error {
 // fields and, on create, missing required fields. prefix names the input in errors.
 func checkFields(object string, fields map[string]any, creating bool, prefix string) error {
 	for k, v := range fields {
-		if !isFieldName(k) {
+		if !IsFieldName(k) {
 			return apperr.Field(prefix+"."+k, "is not a field name (letters, digits and _, starting with a letter)")
 		}
 		if readOnly[k] {

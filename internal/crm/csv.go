@@ -40,11 +40,11 @@ func FieldFor(header string, mapping map[string]string) string {
 			return f
 		}
 	}
-	if isFieldName(h) && strings.HasSuffix(h, "__c") {
+	if IsFieldName(h) && strings.HasSuffix(h, "__c") {
 		return h
 	}
 	custom := strings.Trim(nonField.ReplaceAllString(h, "_"), "_")
-	if custom == "" || !isFieldName(custom+"__c") {
+	if custom == "" || !IsFieldName(custom+"__c") {
 		return ""
 	}
 	return custom + "__c"

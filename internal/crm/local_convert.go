@@ -491,7 +491,7 @@ func (l *Local) ReparentTx(ctx context.Context, db bun.IDB, org uuid.UUID, field
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	if !isFieldName(field) {
+	if !IsFieldName(field) {
 		return nil, apperr.Field("field", "is not a field name")
 	}
 	var changed []string

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lanternhq/lantern/internal/apperr"
+	"github.com/lanternhq/lantern/internal/crm"
 )
 
 // sfError is one Salesforce error: REST error arrays carry errorCode, sObject Collections
@@ -156,7 +157,7 @@ func toAppErr(status int, e sfError, o op) error {
 	code := e.code()
 	cause := fmt.Errorf("salesforce %d %s: %s", status, code, e.Message)
 	field := ""
-	if len(e.Fields) > 0 && isFieldName(e.Fields[0]) {
+	if len(e.Fields) > 0 && crm.IsFieldName(e.Fields[0]) {
 		field = e.Fields[0]
 	} else if m := noSuchColumn.FindStringSubmatch(e.Message); m != nil {
 		field = m[1]

@@ -58,7 +58,7 @@ func (c *Client) toRecord(object string, m map[string]any) *crm.Record {
 // are not JSON scalars, before anything is sent.
 func checkWrite(fields map[string]any, prefix string) error {
 	for k, v := range fields {
-		if !isFieldName(k) {
+		if !crm.IsFieldName(k) {
 			return apperr.Field(prefix+"."+k, "is not a field name (letters, digits and _, starting with a letter)")
 		}
 		if readOnly[k] {
@@ -71,20 +71,6 @@ func checkWrite(fields map[string]any, prefix string) error {
 		}
 	}
 	return nil
-}
-
-func isFieldName(s string) bool {
-	if s == "" || len(s) > 80 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '_')) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkID refuses an id that is not a well-formed id of object (as the local store does, it
