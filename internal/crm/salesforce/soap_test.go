@@ -209,7 +209,10 @@ func FuzzSOAPFault(f *testing.F) {
 	f.Add([]byte(`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>INVALID_FIELD: x</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if fl := parseFault(b); fl != nil {
-			_ = faultErr(500, fl, "merge")
+			// Any fault becomes one of Lantern's errors, never a raw one a handler would call internal.
+			if _, ok := apperr.As(faultErr(500, fl, "merge")); !ok {
+				t.Fatalf("fault %+v is not an apperr", fl)
+			}
 		}
 		var env mergeEnvelope
 		_ = xml.Unmarshal(b, &env)
