@@ -19,13 +19,12 @@ type Func[K comparable, I, R any] func(ctx context.Context, key K, ins []I) ([]R
 
 // Coalescer runs Func for batches of callers.
 type Coalescer[K comparable, I, R any] struct {
-	run      Func[K, I, R]
-	timeout  time.Duration
-	inFlight int
+	run     Func[K, I, R]
+	timeout time.Duration
 
 	mu   sync.Mutex
 	open map[K]*batch[I, R] // the batch still taking callers, per key
-	busy map[K]int          // how many batches of the key are running
+	busy map[K]bool         // keys with a batch running
 }
 
 type batch[I, R any] struct {
@@ -38,15 +37,7 @@ type batch[I, R any] struct {
 // New returns a Coalescer running one batch per key at a time; each batch runs with its own
 // timeout, since it serves many callers and must not die with the first one's context.
 func New[K comparable, I, R any](run Func[K, I, R], timeout time.Duration) *Coalescer[K, I, R] {
-	return NewPipelined(run, timeout, 1)
-}
-
-// NewPipelined lets up to inFlight batches of one key run at once. Where batches need not
-// follow each other (independent reads and writes), this keeps the database busy while a
-// batch's answer travels back, instead of idling between batches.
-func NewPipelined[K comparable, I, R any](run Func[K, I, R], timeout time.Duration, inFlight int) *Coalescer[K, I, R] {
-	return &Coalescer[K, I, R]{run: run, timeout: timeout, inFlight: max(1, inFlight),
-		open: map[K]*batch[I, R]{}, busy: map[K]int{}}
+	return &Coalescer[K, I, R]{run: run, timeout: timeout, open: map[K]*batch[I, R]{}, busy: map[K]bool{}}
 }
 
 // Do joins the next batch for key with this caller's input and returns this caller's result.
@@ -59,10 +50,8 @@ func (c *Coalescer[K, I, R]) Do(ctx context.Context, key K, in I) (R, error) {
 	}
 	i := len(b.ins)
 	b.ins = append(b.ins, in)
-	start := c.busy[key] < c.inFlight
-	if start {
-		c.busy[key]++
-	}
+	start := !c.busy[key]
+	c.busy[key] = true
 	c.mu.Unlock()
 	if start {
 		go c.drain(key)
@@ -86,9 +75,7 @@ func (c *Coalescer[K, I, R]) drain(key K) {
 		c.mu.Lock()
 		b := c.open[key]
 		if b == nil {
-			if c.busy[key]--; c.busy[key] == 0 {
-				delete(c.busy, key)
-			}
+			delete(c.busy, key)
 			c.mu.Unlock()
 			return
 		}
