@@ -62,7 +62,7 @@ func (j *MatchJudge) CreditsUsed() int64 {
 	return j.used
 }
 
-// Balance is the org's balance after the judge's last debit, or nil if it made none.
+// Balance is the org's balance after the judge's last committed debit, or nil if it made none.
 func (j *MatchJudge) Balance() *int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -123,7 +123,12 @@ func (j *MatchJudge) Judge(ctx context.Context, q match.JudgeQuery) (match.AIVer
 		if !r.Duplicate {
 			j.used += cost
 		}
-		j.balance = &r.Balance
+		// Verdicts run concurrently and their debits commit in some order: the lowest balance is
+		// the one after the last of them.
+		if j.balance == nil || r.Balance < *j.balance {
+			b := r.Balance
+			j.balance = &b
+		}
 		j.mu.Unlock()
 	}
 	if err != nil {
