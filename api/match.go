@@ -63,6 +63,8 @@ type MatchExplanation struct {
 	Prior  float64                  `json:"prior" doc:"The object's starting weight in bits"`
 	Fields []match.FieldExplanation `json:"fields" doc:"Each field compared: both values, method, score, weight and contribution"`
 	AI     *match.AIVerdict         `json:"ai,omitempty" doc:"mode ai: the model's verdict on a possible candidate, kept apart from the deterministic evidence"`
+	// TieBreak shows why one of two equally confident candidates comes first.
+	TieBreak match.TieFacts `json:"tie_break" doc:"The candidate's values for the tie-breakers (options.tie_breakers): last change, number of contacts (accounts), whether its owner is an active User"`
 }
 
 // MatchedRecord is one candidate in a result.
@@ -385,7 +387,7 @@ func matchSet(js []match.Judged, considered int, objectOf map[string]string) Mat
 	for i, j := range js {
 		set.Matches[i] = MatchedRecord{ID: j.CandidateID, Object: objectOf[j.CandidateID], Confidence: j.Confidence,
 			Decision: j.Decision, DecidedBy: j.DecidedBy, Explanation: MatchExplanation{Rule: j.Rule, Veto: j.Veto,
-				Weight: j.Weight, Prior: j.Prior, Fields: j.Fields, AI: j.AI}}
+				Weight: j.Weight, Prior: j.Prior, Fields: j.Fields, AI: j.AI, TieBreak: j.TieBreak}}
 	}
 	if len(set.Matches) > 0 && set.Matches[0].Decision != match.DecisionNoMatch {
 		set.Best = &set.Matches[0]

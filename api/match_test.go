@@ -546,3 +546,54 @@ func TestMatchAIMaxCredits(t *testing.T) {
 	problem(t, ts.call(t, http.MethodPost, "/v1/match/accounts", tn.Secret,
 		strings.Replace(aiRequest, `"records"`, `"max_credits":-1,"records"`, 1)), http.StatusUnprocessableEntity, "invalid_input")
 }
+
+// Two accounts the matcher cannot tell apart: the contact_count and owner_active tie-breakers
+// order them from the CRM's own facts, and the explanation shows those facts.
+func TestMatchTieBreakersFromCRM(t *testing.T) {
+	db := testenv.DB(t)
+	ts := start(t, db, generous)
+	tn := testenv.NewTenant(t, db, 0)
+	ctx := context.Background()
+	s := &crm.Local{DB: db, Region: "US"}
+	create := func(object string, fields map[string]any) string {
+		r, err := s.Create(ctx, tn.OrgID, object, crm.Input{Fields: fields})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	active := create(crm.User, map[string]any{"FirstName": "Ada", "LastName": "Active", "Email": "ada@lantern.test", "IsActive": true})
+	gone := create(crm.User, map[string]any{"FirstName": "Ian", "LastName": "Inactive", "Email": "ian@lantern.test", "IsActive": false})
+	account := map[string]any{"Name": "Globex Dynamics", "Website": "globex-dynamics.com", "BillingCity": "Springfield"}
+	busy := create(crm.Account, crm.WithChanges(account, map[string]any{"OwnerId": gone}))
+	owned := create(crm.Account, crm.WithChanges(account, map[string]any{"OwnerId": active}))
+	for i := range 3 {
+		create(crm.Contact, map[string]any{"FirstName": "C", "LastName": fmt.Sprint("Number", i), "AccountId": busy})
+	}
+
+	rank := func(tieBreakers string) []map[string]any {
+		t.Helper()
+		_, res := matchResults(t, ts, "/v1/match/accounts", tn.Secret,
+			`{"records":[{"fields":{"Name":"Globex Dynamics","Website":"globex-dynamics.com"}}],"options":{"tie_breakers":`+tieBreakers+`}}`)
+		ms := matchesOf(res[0])
+		if len(ms) != 2 || ms[0]["confidence"] != ms[1]["confidence"] {
+			t.Fatalf("want two equally confident matches: %v", ms)
+		}
+		return ms
+	}
+	facts := func(m map[string]any) map[string]any {
+		return m["explanation"].(map[string]any)["tie_break"].(map[string]any)
+	}
+
+	ms := rank(`["contact_count"]`)
+	if ms[0]["id"] != busy || facts(ms[0])["contact_count"] != float64(3) || facts(ms[1])["contact_count"] != float64(0) {
+		t.Fatalf("contact_count: %v then %v", ms[0], ms[1])
+	}
+	ms = rank(`["owner_active"]`)
+	if ms[0]["id"] != owned || facts(ms[0])["owner_active"] != true || facts(ms[1])["owner_active"] != false {
+		t.Fatalf("owner_active: %v then %v", ms[0], ms[1])
+	}
+	if facts(ms[0])["last_modified"] == nil {
+		t.Fatalf("last_modified missing: %v", facts(ms[0]))
+	}
+}

@@ -105,7 +105,68 @@ func (l *Local) MatchCandidates(ctx context.Context, org uuid.UUID, object strin
 	if err := scanCandidates(rows, object, func(idx int, r *Record) { out[idx] = append(out[idx], MatchRecord(r)) }); err != nil {
 		return nil, err
 	}
+	if err := addTieFacts(ctx, tx, org, out); err != nil {
+		return nil, err
+	}
 	return out, tx.Commit()
+}
+
+// tieFactsSQL reads what breaks ties between equally good candidates: an account's number of
+// contacts, and whether a record's owner is an active User (a User without IsActive is active,
+// as in ActiveUser).
+const tieFactsSQL = `
+SELECT c.id,
+    CASE WHEN c.object = 'Account' THEN
+        (SELECT count(*) FROM crm_records AS k WHERE k.org_id = $1 AND k.account_id = c.id AND k.object = 'Contact')
+    ELSE 0 END,
+    EXISTS (SELECT 1 FROM crm_records AS u WHERE c.owner_id <> '' AND u.org_id = $1 AND u.id = c.owner_id
+            AND u.object = 'User' AND coalesce(u.fields->>'IsActive', 'true') <> 'false')
+FROM crm_records AS c WHERE c.org_id = $1 AND c.id = ANY($2::text[])`
+
+// addTieFacts fills ContactCount and OwnerActive of every candidate, so that the
+// contact_count and owner_active tie-breakers work on CRM records as they do on inline ones.
+func addTieFacts(ctx context.Context, tx *sql.Tx, org uuid.UUID, cands [][]match.Record) error {
+	seen := map[string]bool{}
+	var ids []string
+	for _, list := range cands {
+		for _, r := range list {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				ids = append(ids, r.ID)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, tieFactsSQL, org, schema.TextArray(ids))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type facts struct {
+		contacts int
+		active   bool
+	}
+	byID := make(map[string]facts, len(ids))
+	for rows.Next() {
+		var id string
+		var f facts
+		if err := rows.Scan(&id, &f.contacts, &f.active); err != nil {
+			return err
+		}
+		byID[id] = f
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, list := range cands {
+		for i := range list {
+			f := byID[list[i].ID]
+			list[i].ContactCount, list[i].OwnerActive = f.contacts, f.active
+		}
+	}
+	return nil
 }
 
 func (l *Local) matchStmt(ctx context.Context) (*sql.Stmt, error) {

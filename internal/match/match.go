@@ -93,6 +93,24 @@ type Match struct {
 	// candidate is a match.
 	Prior  float64            `json:"prior"`
 	Fields []FieldExplanation `json:"fields"`
+	// TieBreak is what ordered the candidate among equally confident ones.
+	TieBreak TieFacts `json:"tie_break"`
+}
+
+// TieFacts are a candidate's values for the tie-breakers (Options.TieBreakers).
+type TieFacts struct {
+	LastModified *time.Time `json:"last_modified,omitempty"`
+	ContactCount int        `json:"contact_count"`
+	OwnerActive  bool       `json:"owner_active"`
+}
+
+func tieFacts(r *Record) TieFacts {
+	f := TieFacts{ContactCount: r.ContactCount, OwnerActive: r.OwnerActive}
+	if !r.LastModified.IsZero() {
+		t := r.LastModified
+		f.LastModified = &t
+	}
+	return f
 }
 
 // Compare scores one candidate against an input record. Unknown objects give a no_match with
@@ -103,7 +121,9 @@ func Compare(objectName string, in, cand Record, opt Options) Match {
 		return Match{CandidateID: cand.ID, Decision: DecisionNoMatch}
 	}
 	region := regionOf(opt)
-	return compare(o, prepare(o, &in, region), prepare(o, &cand, region), opt, rulesOf(o, opt))
+	m := compare(o, prepare(o, &in, region), prepare(o, &cand, region), opt, rulesOf(o, opt))
+	m.TieBreak = tieFacts(&cand)
+	return m
 }
 
 // Rank compares in with every candidate and returns those that are a match or possible, best
@@ -123,6 +143,7 @@ func Rank(objectName string, in Record, cands []Record, opt Options) []Match {
 	var out []scored
 	for i := range cands {
 		m := compare(o, pin, prepare(o, &cands[i], region), opt, rules)
+		m.TieBreak = tieFacts(&cands[i])
 		if m.Decision != DecisionNoMatch {
 			out = append(out, scored{m, &cands[i]})
 		}
