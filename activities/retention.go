@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/lanternhq/lantern/internal/convert"
 	"github.com/lanternhq/lantern/internal/enrich"
 	"github.com/lanternhq/lantern/internal/idempotency"
 	"github.com/lanternhq/lantern/internal/ratelimit"
@@ -20,7 +21,8 @@ import (
 // Retention cleans up expired route logs and other expiring rows.
 type Retention struct {
 	DB          *bun.DB
-	DefaultDays int // retention of orgs that set none
+	DefaultDays int           // retention of orgs that set none
+	MergeUndo   time.Duration // merges older than this are pruned (0: convert.DefaultUndoWindow)
 }
 
 // EnsurePartitions creates the partitions for this month and the next two; it returns their names.
@@ -114,10 +116,12 @@ type HousekeepingResult struct {
 	IdempotencyPruned int64
 	RateLimitsPruned  int64
 	EnrichCachePruned int64
+	RecycleBinPruned  int64 // merged-away records past the undo window
+	MergesPruned      int64 // merge journal rows past the undo window
 }
 
-// PruneHousekeeping removes expired idempotency records, stale rate-limit counters and
-// expired enrichment answers.
+// PruneHousekeeping removes expired idempotency records, stale rate-limit counters, expired
+// enrichment answers, and merges that can no longer be undone.
 func (r *Retention) PruneHousekeeping(ctx context.Context, now time.Time) (HousekeepingResult, error) {
 	var res HousekeepingResult
 	var err error
@@ -127,6 +131,13 @@ func (r *Retention) PruneHousekeeping(ctx context.Context, now time.Time) (House
 	if res.RateLimitsPruned, err = ratelimit.Prune(ctx, r.DB, now); err != nil {
 		return res, err
 	}
-	res.EnrichCachePruned, err = enrich.PruneCache(ctx, r.DB, now)
+	if res.EnrichCachePruned, err = enrich.PruneCache(ctx, r.DB, now); err != nil {
+		return res, err
+	}
+	undo := r.MergeUndo
+	if undo <= 0 {
+		undo = convert.DefaultUndoWindow
+	}
+	res.RecycleBinPruned, res.MergesPruned, err = convert.PruneMerges(ctx, r.DB, now.Add(-undo))
 	return res, err
 }

@@ -152,12 +152,12 @@ func (s *Server) registerSalesforce(a huma.API) {
 // Postgres transaction per step), or Salesforce through the port (convertLead, merge, undelete).
 func (s *Server) convertService() (*convert.Service, error) {
 	if local, ok := s.crm.(*crm.Local); ok {
-		return &convert.Service{DB: s.db, Local: local, Routing: s.rt, Now: s.now}, nil
+		return &convert.Service{DB: s.db, Local: local, Routing: s.rt, Now: s.now, UndoWindow: s.cfg.MergeUndo()}, nil
 	}
 	if _, ok := s.crm.(crm.Converter); !ok {
 		return nil, apperr.New(apperr.NotConfigured, "the CRM store (LANTERN_CRM=%s) cannot convert leads or merge records", s.cfg.CRM)
 	}
-	return &convert.Service{DB: s.db, CRM: s.crm, Region: s.cfg.Enrich.DefaultRegion, Routing: s.rt, Now: s.now}, nil
+	return &convert.Service{DB: s.db, CRM: s.crm, Region: s.cfg.Enrich.DefaultRegion, Routing: s.rt, Now: s.now, UndoWindow: s.cfg.MergeUndo()}, nil
 }
 
 // remoteCRM: conversions and merges run on Salesforce, not in Postgres.

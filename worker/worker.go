@@ -46,7 +46,7 @@ func New(cfg *config.Config, c client.Client, d Deps) sdkworker.Worker {
 // Register adds Lantern's workflows and activities to any registry (a worker, a test env).
 func Register(r sdkworker.Registry, cfg *config.Config, d Deps) {
 	r.RegisterWorkflow(workflows.RetentionWorkflow)
-	r.RegisterActivity(&activities.Retention{DB: d.DB, DefaultDays: cfg.LogRetentionDays})
+	r.RegisterActivity(&activities.Retention{DB: d.DB, DefaultDays: cfg.LogRetentionDays, MergeUndo: cfg.MergeUndo()})
 	r.RegisterWorkflow(workflows.ResearchWorkflow)
 	r.RegisterActivity(&activities.Research{Engine: d.Enrich})
 	r.RegisterWorkflow(workflows.BatchWorkflow)
@@ -63,7 +63,7 @@ func convertService(cfg *config.Config, d Deps) *convert.Service {
 	if store == nil {
 		store = &crm.Local{DB: d.DB, Region: cfg.Enrich.DefaultRegion}
 	}
-	svc := &convert.Service{DB: d.DB, Routing: &routing.Service{DB: d.DB, CRM: store}}
+	svc := &convert.Service{DB: d.DB, Routing: &routing.Service{DB: d.DB, CRM: store}, UndoWindow: cfg.MergeUndo()}
 	if local, ok := store.(*crm.Local); ok {
 		svc.Local = local // one Postgres transaction per step
 		return svc

@@ -46,6 +46,7 @@ type Config struct {
 	AuthCacheTTL time.Duration
 
 	LogRetentionDays  int
+	MergeUndoDays     int // how long a merge can be undone; its recycle bin rows and journal go after
 	RetentionCron     string
 	RetentionTimezone *time.Location
 	IdempotencyTTL    time.Duration
@@ -195,6 +196,8 @@ var Settings = []Setting{
 		set: func(c *Config, v string) (err error) { c.AuthCacheTTL, err = durationIn(v, 0, time.Hour); return }},
 	{Env: "LANTERN_LOG_RETENTION_DAYS", Default: "365", Help: "route-log retention for orgs that set none (1-1095)",
 		set: func(c *Config, v string) (err error) { c.LogRetentionDays, err = intIn(v, 1, 1095); return }},
+	{Env: "LANTERN_MERGE_UNDO_DAYS", Default: "15", Help: "how long a merge can be undone (1-365); then its recycle-bin records and journal are purged",
+		set: func(c *Config, v string) (err error) { c.MergeUndoDays, err = intIn(v, 1, 365); return }},
 	{Env: "LANTERN_RETENTION_CRON", Default: "0 2 * * *", Help: "cron spec of the daily log-retention schedule",
 		set: func(c *Config, v string) error { c.RetentionCron = v; return cronSpec(v) }},
 	{Env: "LANTERN_RETENTION_TIMEZONE", Default: "UTC", Help: "time zone of the retention schedule",
@@ -639,3 +642,6 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 	}
 	return out, nil
 }
+
+// MergeUndo is MergeUndoDays as a duration.
+func (c *Config) MergeUndo() time.Duration { return time.Duration(c.MergeUndoDays) * 24 * time.Hour }

@@ -311,3 +311,48 @@ func TestPolicyGetPut(t *testing.T) {
 		t.Fatalf("after put %+v", p)
 	}
 }
+
+// A merge can be undone within the undo window only; the daily housekeeping then deletes its
+// recycle-bin records and journal row, and keeps the merge's route-log entries.
+func TestMergeUndoWindowAndPrune(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	master := f.mk(t, crm.Contact, map[string]any{"FirstName": "Ann", "LastName": "Lee", "Email": "ann@initech.com"})
+	dup := f.mk(t, crm.Contact, map[string]any{"FirstName": "Annie", "LastName": "Lee", "Email": "ann@initech.com"})
+	res, err := f.svc.Merge(ctx, f.org, convert.MergeInput{Object: crm.Contact, MasterID: master, DuplicateIDs: []string{dup}, RequestID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := *f.svc
+	later.Now = func() time.Time { return time.Now().Add(16 * 24 * time.Hour) } // the default window is 15 days
+	if _, err := later.Undo(ctx, f.org, res.MergeID, "r2"); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "LANTERN_MERGE_UNDO_DAYS") {
+		t.Fatalf("undo after the window: %v", err)
+	}
+	longer := later
+	longer.UndoWindow = 30 * 24 * time.Hour
+	// Housekeeping prunes merges older than now minus the window: today's run keeps this one, the
+	// run sixteen days on forgets it.
+	if rec, ms, err := convert.PruneMerges(ctx, f.svc.DB, time.Now().Add(-convert.DefaultUndoWindow)); err != nil || rec != 0 || ms != 0 {
+		t.Fatalf("today: %d %d %v", rec, ms, err)
+	}
+	if _, err := f.svc.GetMerge(ctx, f.org, res.MergeID); err != nil {
+		t.Fatal(err)
+	}
+	if rec, ms, err := convert.PruneMerges(ctx, f.svc.DB, later.Now().Add(-convert.DefaultUndoWindow)); err != nil || rec != 1 || ms != 1 {
+		t.Fatalf("after the window: %d %d %v", rec, ms, err)
+	}
+	if _, err := f.svc.GetMerge(ctx, f.org, res.MergeID); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("journal after pruning: %v", err)
+	}
+	if _, err := longer.Undo(ctx, f.org, res.MergeID, "r3"); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("undo after pruning: %v", err)
+	}
+	if _, err := f.local.Get(ctx, f.org, crm.Contact, dup); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("the duplicate came back: %v", err)
+	}
+	f.get(t, crm.Contact, master)
+	es, err := routelog.List(ctx, f.svc.DB, f.org, routelog.Filter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 100})
+	if err != nil || len(es) != 2 || es[0].Action != "merge" {
+		t.Fatalf("route log after pruning: %+v %v", es, err)
+	}
+}

@@ -295,7 +295,7 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 	}
 	var out *UndoResult
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		m, r, err := lockUndoable(ctx, tx, org, mid)
+		m, r, err := s.lockUndoable(ctx, tx, org, mid)
 		if err != nil {
 			return err
 		}
@@ -418,8 +418,8 @@ func survive(in MergeInput, pol MergePolicy, order []string, keep map[string]boo
 }
 
 // lockUndoable locks a merge's journal row for undoing it, refusing one that is unknown (to
-// this org) or already undone.
-func lockUndoable(ctx context.Context, tx bun.Tx, org, mid uuid.UUID) (*schema.SFMerge, *MergeResult, error) {
+// this org), already undone, or older than the undo window (its duplicates may be purged).
+func (s *Service) lockUndoable(ctx context.Context, tx bun.Tx, org, mid uuid.UUID) (*schema.SFMerge, *MergeResult, error) {
 	id := mid.String()
 	var m schema.SFMerge
 	err := tx.NewSelect().Model(&m).Where("org_id = ? AND id = ?", org, mid).For("UPDATE").Scan(ctx)
@@ -433,9 +433,33 @@ func lockUndoable(ctx context.Context, tx bun.Tx, org, mid uuid.UUID) (*schema.S
 		return nil, nil, &apperr.Error{Code: apperr.Conflict, Field: "path.id",
 			Message: fmt.Sprintf("merge %s was already undone at %s", id, m.UndoneAt.UTC().Format(time.RFC3339))}
 	}
+	if w := s.undoWindow(); s.now().Sub(m.CreatedAt) > w {
+		return nil, nil, &apperr.Error{Code: apperr.Conflict, Field: "path.id",
+			Message: fmt.Sprintf("merge %s of %s is older than the undo window of %d days (LANTERN_MERGE_UNDO_DAYS)",
+				id, m.CreatedAt.UTC().Format(time.RFC3339), int(w/(24*time.Hour)))}
+	}
 	r, err := toResult(&m)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &m, r, nil
+}
+
+// PruneMerges forgets merges older than cutoff, which can no longer be undone: their
+// duplicates leave the recycle bin and their journal rows (with the before-images) are
+// deleted. The route log keeps the merge entries. It returns the rows deleted of each.
+func PruneMerges(ctx context.Context, db bun.IDB, cutoff time.Time) (recycled, merges int64, err error) {
+	res, err := db.NewRaw("DELETE FROM crm_recycle_bin WHERE deleted_at < ?", cutoff).Exec(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if recycled, err = res.RowsAffected(); err != nil {
+		return 0, 0, err
+	}
+	res, err = db.NewRaw("DELETE FROM sf_merges WHERE created_at < ?", cutoff).Exec(ctx)
+	if err != nil {
+		return recycled, 0, err
+	}
+	merges, err = res.RowsAffected()
+	return recycled, merges, err
 }

@@ -62,6 +62,19 @@ type Service struct {
 	// MaxDuplicates caps a merge's duplicates; 0 means LocalMaxDuplicates on the local store
 	// and SalesforceMaxDuplicates on a remote CRM.
 	MaxDuplicates int
+	// UndoWindow is how long a merge can be undone; 0 means DefaultUndoWindow. The retention
+	// workflow purges older merges' recycle-bin records and journal (PruneMerges).
+	UndoWindow time.Duration
+}
+
+// DefaultUndoWindow is Salesforce's recycle-bin retention: 15 days.
+const DefaultUndoWindow = 15 * 24 * time.Hour
+
+func (s *Service) undoWindow() time.Duration {
+	if s.UndoWindow > 0 {
+		return s.UndoWindow
+	}
+	return DefaultUndoWindow
 }
 
 // local is the local store when the CRM is Lantern's own, else nil.

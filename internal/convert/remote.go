@@ -517,7 +517,7 @@ func (s *Service) undoRemote(ctx context.Context, org uuid.UUID, mid uuid.UUID, 
 	id := mid.String()
 	var out *UndoResult
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		m, r, err := lockUndoable(ctx, tx, org, mid)
+		m, r, err := s.lockUndoable(ctx, tx, org, mid)
 		if err != nil {
 			return err
 		}
