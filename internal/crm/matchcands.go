@@ -113,8 +113,8 @@ func (l *Local) MatchCandidates(ctx context.Context, org uuid.UUID, object strin
 
 // tieFactsSQL reads what breaks ties between equally good candidates: an account's number of
 // contacts, and whether a record's owner is an active User (a User without IsActive is active,
-// as in ActiveUser). account_id <> '' repeats the account index's predicate, without which the
-// count reads every record of the org.
+// as in ActiveUser). The count repeats the account index's predicate (account_id not empty),
+// without which it reads every record of the org.
 const tieFactsSQL = `
 SELECT c.id,
     CASE WHEN c.object = 'Account' THEN
