@@ -341,11 +341,7 @@ func (s *Service) Undo(ctx context.Context, org uuid.UUID, id, requestID string)
 				out.Skipped = append(out.Skipped, c.ID)
 			}
 		}
-		if _, err := tx.NewUpdate().Model((*schema.SFMerge)(nil)).Set("undone_at = ?", now).Where("org_id = ? AND id = ?", org, mid).Exec(ctx); err != nil {
-			return err
-		}
-		lr := &MergeResult{Object: m.Object, MasterID: m.MasterID, MergedIDs: m.DuplicateIDs, Policy: m.Policy, MasterDiff: out.MasterDiff, Reparented: out.Reparented}
-		return s.logMerge(ctx, tx, org, id, "merge_undone", requestID, lr, now)
+		return s.markUndone(ctx, tx, org, m, out, requestID, now)
 	})
 	if err != nil {
 		return nil, err
@@ -415,6 +411,16 @@ func survive(in MergeInput, pol MergePolicy, order []string, keep map[string]boo
 		}
 	}
 	return sv, nil
+}
+
+// markUndone records in the journal that a merge was undone and logs the undo, with what it
+// put back, as merge entries with reason merge_undone.
+func (s *Service) markUndone(ctx context.Context, tx bun.Tx, org uuid.UUID, m *schema.SFMerge, out *UndoResult, requestID string, at time.Time) error {
+	if _, err := tx.NewUpdate().Model((*schema.SFMerge)(nil)).Set("undone_at = ?", at).Where("org_id = ? AND id = ?", org, m.ID).Exec(ctx); err != nil {
+		return err
+	}
+	lr := &MergeResult{Object: m.Object, MasterID: m.MasterID, MergedIDs: m.DuplicateIDs, Policy: m.Policy, MasterDiff: out.MasterDiff, Reparented: out.Reparented}
+	return s.logMerge(ctx, tx, org, m.ID.String(), "merge_undone", requestID, lr, at)
 }
 
 // lockUndoable locks a merge's journal row for undoing it, refusing one that is unknown (to

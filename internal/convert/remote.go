@@ -585,11 +585,7 @@ func (s *Service) undoRemote(ctx context.Context, org uuid.UUID, mid uuid.UUID, 
 			}
 			out.Reparented = append(out.Reparented, c)
 		}
-		if _, err := tx.NewUpdate().Model((*schema.SFMerge)(nil)).Set("undone_at = ?", at).Where("org_id = ? AND id = ?", org, mid).Exec(ctx); err != nil {
-			return err
-		}
-		lr := &MergeResult{Object: m.Object, MasterID: m.MasterID, MergedIDs: m.DuplicateIDs, Policy: m.Policy, MasterDiff: out.MasterDiff, Reparented: out.Reparented}
-		return s.logMerge(ctx, tx, org, id, "merge_undone", requestID, lr, at)
+		return s.markUndone(ctx, tx, org, m, out, requestID, at)
 	})
 	if err != nil {
 		return nil, err
